@@ -1,0 +1,65 @@
+/**
+ * Message shapes between the main thread and pool workers. One
+ * request/response protocol serves Pool and Process: the main thread sends
+ * chunks (a task, a batch of arguments, a chunk id); the worker answers each
+ * chunk with one message holding every result, or one error.
+ *
+ * @module
+ */
+
+/** Where the code of a task lives, in a form that survives structured clone. */
+export type TaskSpec =
+  | { readonly kind: "module"; readonly url: string; readonly name: string }
+  | { readonly kind: "source"; readonly source: string; readonly name: string }
+  | { readonly kind: "wasm"; readonly key: string; readonly name: string };
+
+/** An error flattened for postMessage; `cause` nests the same shape. */
+export interface ErrorData {
+  name: string;
+  message: string;
+  stack?: string;
+  cause?: ErrorData;
+}
+
+/** Main thread to worker. */
+export type ToWorker =
+  | {
+    readonly type: "init";
+    readonly initializer?: TaskSpec;
+    readonly initArgs?: readonly unknown[];
+  }
+  | {
+    readonly type: "run";
+    readonly id: number;
+    readonly task: TaskSpec;
+    /** One entry per call: the single argument, or the argument tuple when `star`. */
+    readonly items: readonly unknown[];
+    readonly star: boolean;
+  }
+  | { readonly type: "wasm"; readonly key: string; readonly module: WebAssembly.Module };
+
+/** Worker to main thread. */
+export type FromWorker =
+  | { readonly type: "ready" }
+  | { readonly type: "init-error"; readonly error: ErrorData }
+  | { readonly type: "done"; readonly id: number; readonly results: unknown[] }
+  | { readonly type: "error"; readonly id: number; readonly index: number; readonly error: ErrorData }
+  /** The worker is going away on its own: `self.close()`, or an uncaught error or rejection. */
+  | { readonly type: "exit"; readonly reason: "close" | "uncaught"; readonly error?: ErrorData };
+
+/** Turns any thrown value into {@linkcode ErrorData}. */
+export function toErrorData(value: unknown, depth = 0): ErrorData {
+  if (value instanceof Error) {
+    const data: ErrorData = { name: value.name, message: value.message };
+    if (value.stack !== undefined) data.stack = value.stack;
+    if (value.cause !== undefined && depth < 4) data.cause = toErrorData(value.cause, depth + 1);
+    return data;
+  }
+  let message: string;
+  try {
+    message = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  } catch {
+    message = String(value);
+  }
+  return { name: "Error", message };
+}

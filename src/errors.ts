@@ -1,0 +1,141 @@
+/**
+ * Error classes of multipool. Every class extends `Error`; where an error has
+ * an underlying reason it is kept as `cause`.
+ *
+ * @module
+ */
+
+import type { ErrorData } from "./_protocol.ts";
+
+/**
+ * Thrown when work is submitted to a pool or group that was closed or
+ * terminated.
+ *
+ * @example
+ * ```ts
+ * import { Pool, PoolClosedError } from "@multipool/multipool";
+ * const pool = new Pool({ size: 1 });
+ * pool.close();
+ * try {
+ *   await pool.apply((x: number) => x, [1]);
+ * } catch (e) {
+ *   console.log(e instanceof PoolClosedError); // true
+ * }
+ * await pool.join();
+ * ```
+ */
+export class PoolClosedError extends Error {
+  /** Creates the error; `message` defaults to a sentence naming the cause. */
+  constructor(message = "Pool is closed: no new work is accepted", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PoolClosedError";
+  }
+}
+
+/**
+ * The worker running a task died before answering (an uncaught error, an
+ * unhandled rejection, `self.close()`, a WASM trap outside the task, or
+ * `terminate()`). The pool replaces the worker; only the tasks it held fail.
+ *
+ * @example
+ * ```ts
+ * import { Pool, WorkerCrashedError } from "@multipool/multipool";
+ * await using pool = new Pool({ size: 1 });
+ * try {
+ *   await pool.apply(() => (globalThis as { close(): void }).close(), []);
+ * } catch (e) {
+ *   console.log(e instanceof WorkerCrashedError); // true
+ * }
+ * ```
+ */
+export class WorkerCrashedError extends Error {
+  /** Creates the error. */
+  constructor(message = "Worker crashed before the task finished", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "WorkerCrashedError";
+  }
+}
+
+/**
+ * A task ran longer than its `timeout` (or the pool's `taskTimeout`); its
+ * worker was terminated and replaced.
+ *
+ * @example
+ * ```ts
+ * import { Pool, TaskTimeoutError } from "@multipool/multipool";
+ * await using pool = new Pool({ size: 1 });
+ * try {
+ *   await pool.apply(() => { while (true) {} }, [], { timeout: 100 });
+ * } catch (e) {
+ *   console.log(e instanceof TaskTimeoutError); // true
+ * }
+ * ```
+ */
+export class TaskTimeoutError extends Error {
+  /** Creates the error. */
+  constructor(message = "Task timed out", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TaskTimeoutError";
+  }
+}
+
+/**
+ * The pool's backlog already holds `maxQueue` tasks.
+ *
+ * @example
+ * ```ts
+ * import { Pool, QueueFullError } from "@multipool/multipool";
+ * await using pool = new Pool({ size: 1, maxQueue: 1 });
+ * const slow = (ms: number) => new Promise((r) => setTimeout(r, ms));
+ * const running = pool.apply(slow, [50]);
+ * const queued = pool.apply(slow, [50]);
+ * try {
+ *   await pool.apply(slow, [50]);
+ * } catch (e) {
+ *   console.log(e instanceof QueueFullError); // true
+ * }
+ * await Promise.all([running, queued]);
+ * ```
+ */
+export class QueueFullError extends Error {
+  /** Creates the error. */
+  constructor(message = "Queue is full", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "QueueFullError";
+  }
+}
+
+/**
+ * A task threw (or rejected) inside a worker. `cause` is an `Error` with the
+ * original `name`, `message` and the worker's `stack`.
+ *
+ * @example
+ * ```ts
+ * import { Pool, RemoteError } from "@multipool/multipool";
+ * await using pool = new Pool({ size: 1 });
+ * try {
+ *   await pool.apply(() => { throw new RangeError("boom"); }, []);
+ * } catch (e) {
+ *   if (e instanceof RemoteError) console.log((e.cause as Error).name); // "RangeError"
+ * }
+ * ```
+ */
+export class RemoteError extends Error {
+  /** The error as it was thrown in the worker. */
+  declare readonly cause: Error;
+
+  /** Wraps the error `data` that a worker reported. */
+  constructor(data: ErrorData, options?: { context?: string }) {
+    const prefix = options?.context ? `${options.context}: ` : "";
+    super(`${prefix}${data.name}: ${data.message}`, { cause: fromErrorData(data) });
+    this.name = "RemoteError";
+  }
+}
+
+/** Rebuilds an `Error` from {@linkcode ErrorData}, keeping name, message and stack. */
+export function fromErrorData(data: ErrorData): Error {
+  const error = new Error(data.message, data.cause ? { cause: fromErrorData(data.cause) } : {});
+  error.name = data.name;
+  if (data.stack !== undefined) error.stack = data.stack;
+  return error;
+}
