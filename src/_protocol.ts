@@ -7,11 +7,19 @@
  * @module
  */
 
+import type { WasmAbi } from "./_wasm_call.ts";
+
 /** Where the code of a task lives, in a form that survives structured clone. */
 export type TaskSpec =
   | { readonly kind: "module"; readonly url: string; readonly name: string }
   | { readonly kind: "source"; readonly source: string; readonly name: string }
-  | { readonly kind: "wasm"; readonly key: string; readonly name: string };
+  | {
+    readonly kind: "wasm";
+    readonly key: string;
+    readonly name: string;
+    /** How arguments and result cross into WASM; omitted: the module's ABI section decides. */
+    readonly abi?: WasmAbi;
+  };
 
 /** An error flattened for postMessage; `cause` nests the same shape. */
 export interface ErrorData {
@@ -43,7 +51,12 @@ export type FromWorker =
   | { readonly type: "ready" }
   | { readonly type: "init-error"; readonly error: ErrorData }
   | { readonly type: "done"; readonly id: number; readonly results: unknown[] }
-  | { readonly type: "error"; readonly id: number; readonly index: number; readonly error: ErrorData }
+  | {
+    readonly type: "error";
+    readonly id: number;
+    readonly index: number;
+    readonly error: ErrorData;
+  }
   /** The worker is going away on its own: `self.close()`, or an uncaught error or rejection. */
   | { readonly type: "exit"; readonly reason: "close" | "uncaught"; readonly error?: ErrorData };
 
