@@ -11,6 +11,30 @@
  * @module
  */
 
+export {
+  type ApplyAsyncOptions,
+  type CallOptions,
+  type ImapOptions,
+  type MapAsyncOptions,
+  type MapOptions,
+  Pool,
+  type PoolOptions,
+  type PoolStats,
+} from "./src/pool.ts";
+export { AsyncResult, type AsyncResultCallbacks, type AsyncResultOptions } from "./src/async_result.ts";
+export { type Task, type TaskModule, taskModule, type TaskRef } from "./src/task.ts";
+export type { TaskSpec } from "./src/_protocol.ts";
+export type { Percentiles } from "./src/_samples.ts";
+export { liveWorkerCount, type WorkerPermissions } from "./src/_worker_handle.ts";
+export {
+  PoolClosedError,
+  QueueFullError,
+  RemoteError,
+  TaskTimeoutError,
+  TimeoutError,
+  WorkerCrashedError,
+} from "./src/errors.ts";
+
 export { compileKernels, type Kernels, kernels } from "./src/kernels.ts";
 export {
   type WasmAbi,

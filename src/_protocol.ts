@@ -40,8 +40,11 @@ export type ToWorker =
     readonly type: "run";
     readonly id: number;
     readonly task: TaskSpec;
-    /** One entry per call: the single argument, or the argument tuple when `star`. */
-    readonly items: readonly unknown[];
+    /**
+     * One entry per call: the single argument, or the argument tuple when
+     * `star`. A chunk of plain numbers travels packed (see {@linkcode packNumbers}).
+     */
+    readonly items: readonly unknown[] | Float64Array<ArrayBuffer>;
     readonly star: boolean;
   }
   | { readonly type: "wasm"; readonly key: string; readonly module: WebAssembly.Module };
@@ -50,7 +53,7 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: "ready" }
   | { readonly type: "init-error"; readonly error: ErrorData }
-  | { readonly type: "done"; readonly id: number; readonly results: unknown[] }
+  | { readonly type: "done"; readonly id: number; readonly results: unknown[] | Float64Array }
   | {
     readonly type: "error";
     readonly id: number;
@@ -75,4 +78,18 @@ export function toErrorData(value: unknown, depth = 0): ErrorData {
     message = String(value);
   }
   return { name: "Error", message };
+}
+
+/** Below this many items, packing is not worth a loop. */
+const PACK_MIN = 16;
+
+/**
+ * Packs an array of plain numbers into a `Float64Array` (transferred, not
+ * cloned: about 10x cheaper for big chunks); returns `undefined` when an
+ * item is not a number or the array is short.
+ */
+export function packNumbers(values: readonly unknown[]): Float64Array<ArrayBuffer> | undefined {
+  if (values.length < PACK_MIN) return undefined;
+  for (let i = 0; i < values.length; i++) if (typeof values[i] !== "number") return undefined;
+  return Float64Array.from(values as number[]);
 }

@@ -33,9 +33,8 @@ export class PoolClosedError extends Error {
 }
 
 /**
- * The worker running a task died before answering (an uncaught error, an
- * unhandled rejection, `self.close()`, a WASM trap outside the task, or
- * `terminate()`). The pool replaces the worker; only the tasks it held fail.
+ * The worker running a task died before answering (an uncaught error in a
+ * timer, an unhandled rejection, `self.close()`, a failure to start). The pool replaces the worker; only the tasks it held fail.
  *
  * @example
  * ```ts
@@ -76,6 +75,32 @@ export class TaskTimeoutError extends Error {
   constructor(message = "Task timed out", options?: ErrorOptions) {
     super(message, options);
     this.name = "TaskTimeoutError";
+  }
+}
+
+/**
+ * Waiting took longer than the `timeout` given to `AsyncResult.get()`,
+ * `Job.get()`, `withTimeout()` and similar (Python's
+ * `multiprocessing.TimeoutError`). The work itself goes on.
+ *
+ * @example
+ * ```ts
+ * import { Pool, TimeoutError } from "@multipool/multipool";
+ * await using pool = new Pool({ size: 1 });
+ * const result = pool.applyAsync((ms: number) => new Promise((r) => setTimeout(r, ms)), [200]);
+ * try {
+ *   await result.get(10);
+ * } catch (e) {
+ *   console.log(e instanceof TimeoutError); // true
+ * }
+ * await result;
+ * ```
+ */
+export class TimeoutError extends Error {
+  /** Creates the error. */
+  constructor(message = "Timed out", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TimeoutError";
   }
 }
 

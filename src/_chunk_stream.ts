@@ -1,0 +1,250 @@
+/**
+ * The one chunk scheduler behind `map`, `starmap`, `imap`, `imapUnordered`
+ * and their `*Async` variants. It pulls the source lazily, cuts it into
+ * chunks, submits them to the pool and keeps at most `buffersize` chunks in
+ * flight or finished-but-unconsumed. The consumer takes finished chunks in
+ * input order or in completion order.
+ *
+ * @module
+ */
+
+/** A chunk as the pool accepted it. */
+export interface SubmittedChunk {
+  /** Settles with the chunk's results, in item order, or its first error. */
+  readonly promise: Promise<ArrayLike<unknown>>;
+  /** Drops the chunk if it has not started; a running one finishes and its result is ignored. */
+  cancel(): void;
+  /** Milliseconds the chunk ran on a worker (valid once settled). */
+  readonly runTime: number;
+}
+
+/** A finished chunk handed to the consumer. */
+export type Finished =
+  | { readonly ok: true; readonly offset: number; readonly results: ArrayLike<unknown> }
+  | { readonly ok: false; readonly offset: number; readonly error: unknown };
+
+/** How a stream cuts and bounds its chunks. */
+export interface ChunkStreamOptions {
+  /** Items per chunk, or `"auto"`: start at 1 and double while chunks run under {@linkcode AUTO_TARGET_MS}. */
+  chunksize: number | "auto";
+  /** Most chunks in flight or finished-but-unconsumed (`Infinity` for `map`). */
+  buffersize: number;
+  signal?: AbortSignal | undefined;
+  /** Checks each item as it is pulled (throwing ends the stream with that error). */
+  check(item: unknown, index: number): void;
+}
+
+/** With `chunksize: "auto"`, chunks grow while a chunk runs for less than this. */
+export const AUTO_TARGET_MS = 2;
+/** With `chunksize: "auto"`, the largest chunk. */
+export const AUTO_MAX_CHUNK = 4096;
+
+const NOT_YET = Symbol("not yet");
+
+/** Resolves after a few microtask turns: an async source with a value at hand answers sooner. */
+function soon(): Promise<typeof NOT_YET> {
+  let p: Promise<unknown> = Promise.resolve();
+  for (let i = 0; i < 6; i++) p = p.then();
+  return p.then(() => NOT_YET);
+}
+
+interface Entry {
+  readonly offset: number;
+  chunk: SubmittedChunk | undefined;
+  finished: Finished | undefined;
+}
+
+/** Pulls, chunks, submits and hands back finished chunks; see the module doc. */
+export class ChunkStream {
+  readonly #submit: (items: unknown[]) => SubmittedChunk;
+  readonly #options: ChunkStreamOptions;
+  readonly #array: readonly unknown[] | undefined;
+  readonly #iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+  readonly #isAsync: boolean;
+  #pendingNext: Promise<IteratorResult<unknown>> | undefined;
+  #entries: Entry[] = [];
+  #inWindow = 0;
+  #pulled = 0;
+  #size: number;
+  #exhausted = false;
+  #stopped = false;
+  #wakeConsumer: (() => void) | undefined;
+  #wakeFeeder: (() => void) | undefined;
+  readonly #onAbort = () => this.#wake();
+
+  constructor(
+    source: Iterable<unknown> | AsyncIterable<unknown>,
+    submit: (items: unknown[]) => SubmittedChunk,
+    options: ChunkStreamOptions,
+  ) {
+    this.#submit = submit;
+    this.#options = options;
+    this.#size = options.chunksize === "auto" ? 1 : options.chunksize;
+    if (Array.isArray(source)) {
+      this.#array = source;
+      this.#isAsync = false;
+    } else if (Symbol.asyncIterator in source) {
+      this.#iterator = source[Symbol.asyncIterator]();
+      this.#isAsync = true;
+    } else {
+      this.#iterator = source[Symbol.iterator]();
+      this.#isAsync = false;
+    }
+    options.signal?.addEventListener("abort", this.#onAbort);
+    this.#feed();
+  }
+
+  /**
+   * The next finished chunk: the next in input order when `ordered`, else
+   * whichever finished first; `undefined` when the source is done and every
+   * chunk was handed out. Rejects with the signal's reason once aborted.
+   */
+  async next(ordered: boolean): Promise<Finished | undefined> {
+    for (;;) {
+      this.#options.signal?.throwIfAborted();
+      const index = ordered
+        ? (this.#entries[0]?.finished ? 0 : -1)
+        : this.#entries.findIndex((e) => e.finished !== undefined);
+      if (index >= 0) return this.#entries.splice(index, 1)[0].finished;
+      if (this.#entries.length === 0 && this.#exhausted) return undefined;
+      await new Promise<void>((resolve) => (this.#wakeConsumer = resolve));
+    }
+  }
+
+  /** The consumer is done with one chunk it took: another may be pulled. */
+  release(): void {
+    this.#inWindow--;
+    this.#wakeFeeder?.();
+  }
+
+  /** Stops pulling, calls the source's `return()`, drops chunks not yet started. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#options.signal?.removeEventListener("abort", this.#onAbort);
+    for (const entry of this.#entries) entry.chunk?.cancel();
+    this.#entries = [];
+    this.#wakeFeeder?.();
+    if (!this.#exhausted) this.#closeSource();
+  }
+
+  #closeSource(): void {
+    try {
+      const result = this.#iterator?.return?.();
+      if (result instanceof Promise) result.catch(() => {});
+    } catch {
+      // A source whose return() throws has nothing left for us to clean up.
+    }
+  }
+
+  #wake(): void {
+    this.#wakeConsumer?.();
+    this.#wakeConsumer = undefined;
+  }
+
+  #finish(entry: Entry, finished: Finished): void {
+    entry.finished = finished;
+    this.#wake();
+  }
+
+  async #feed(): Promise<void> {
+    try {
+      while (!this.#stopped) {
+        while (this.#inWindow >= this.#options.buffersize && !this.#stopped) {
+          await new Promise<void>((resolve) => (this.#wakeFeeder = resolve));
+        }
+        if (this.#stopped || this.#options.signal?.aborted) break;
+        const offset = this.#pulled;
+        const items = await this.#pull();
+        if (this.#stopped) break;
+        if (items.length > 0) this.#start(offset, items);
+        if (this.#exhausted) break;
+      }
+    } catch (error) {
+      // The source (or an item check) threw: the consumer meets it at this position.
+      this.#entries.push({
+        offset: this.#pulled,
+        chunk: undefined,
+        finished: { ok: false, offset: this.#pulled, error },
+      });
+      this.#exhausted = true;
+    } finally {
+      this.#exhausted = true;
+      this.#wake();
+    }
+  }
+
+  #start(offset: number, items: unknown[]): void {
+    const entry: Entry = { offset, chunk: undefined, finished: undefined };
+    this.#entries.push(entry);
+    this.#inWindow++;
+    let chunk: SubmittedChunk;
+    try {
+      chunk = this.#submit(items);
+    } catch (error) {
+      this.#finish(entry, { ok: false, offset, error });
+      this.#exhausted = true;
+      this.#closeSource();
+      return;
+    }
+    entry.chunk = chunk;
+    chunk.promise.then(
+      (results) => {
+        this.#grow(chunk.runTime);
+        this.#finish(entry, { ok: true, offset, results });
+      },
+      (error) => this.#finish(entry, { ok: false, offset, error }),
+    );
+  }
+
+  #grow(runTime: number): void {
+    if (this.#options.chunksize !== "auto") return;
+    if (runTime < AUTO_TARGET_MS) this.#size = Math.min(this.#size * 2, AUTO_MAX_CHUNK);
+    else if (runTime > 8 * AUTO_TARGET_MS && this.#size > 1) {
+      this.#size = Math.max(1, this.#size >> 1);
+    }
+  }
+
+  async #pull(): Promise<unknown[]> {
+    const size = this.#size;
+    if (this.#array !== undefined) {
+      const items = this.#array.slice(this.#pulled, this.#pulled + size);
+      this.#checkAll(items);
+      return items;
+    }
+    const items: unknown[] = [];
+    while (items.length < size) {
+      const result = this.#isAsync
+        ? await this.#nextAsync(items.length > 0)
+        : (this.#iterator as Iterator<unknown>).next();
+      if (result === NOT_YET) break;
+      if (result.done) {
+        this.#exhausted = true;
+        break;
+      }
+      this.#options.check(result.value, this.#pulled);
+      this.#pulled++;
+      items.push(result.value);
+    }
+    return items;
+  }
+
+  #checkAll(items: unknown[]): void {
+    for (let i = 0; i < items.length; i++) this.#options.check(items[i], this.#pulled + i);
+    this.#pulled += items.length;
+    if (this.#pulled >= this.#array!.length) this.#exhausted = true;
+  }
+
+  /** The next value of an async source; when `partial`, gives up (NOT_YET) if it is not at hand. */
+  async #nextAsync(partial: boolean): Promise<IteratorResult<unknown> | typeof NOT_YET> {
+    const next = this.#pendingNext ?? (this.#iterator as AsyncIterator<unknown>).next();
+    this.#pendingNext = undefined;
+    if (!partial) return await next;
+    const result = await Promise.race([next, soon()]);
+    if (result === NOT_YET) {
+      next.catch(() => {}); // awaited again by the next pull, or dropped on stop
+      this.#pendingNext = next;
+    }
+    return result;
+  }
+}

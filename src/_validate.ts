@@ -1,0 +1,89 @@
+/**
+ * Argument checks shared by Pool, Process and Group: each throws a
+ * `TypeError` or `RangeError` that names the argument and what was expected.
+ *
+ * @module
+ */
+
+import { describe } from "./task.ts";
+
+/** Throws unless `value` is undefined or an integer >= `min`. */
+export function optionalInteger(value: unknown, name: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    const expected = min === 1 ? "a positive integer" : `an integer >= ${min}`;
+    throw new RangeError(`Option ${name} must be ${expected}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Throws unless `value` is undefined or a number of milliseconds > 0 (Infinity allowed). */
+export function optionalTimeout(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !(value > 0)) {
+    throw new RangeError(
+      `Option ${name} must be a number of milliseconds > 0, got ${describe(value)}`,
+    );
+  }
+  return value === Infinity ? undefined : value;
+}
+
+/** Throws unless `value` is undefined or an `AbortSignal`. */
+export function optionalSignal(value: unknown, name = "signal"): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  throw new TypeError(`Option ${name} must be an AbortSignal, got ${describe(value)}`);
+}
+
+/** Throws unless `value` is undefined or a function. */
+export function optionalFunction<F>(value: F | undefined, name: string): F | undefined {
+  if (value === undefined || typeof value === "function") return value;
+  throw new TypeError(`Option ${name} must be a function, got ${describe(value)}`);
+}
+
+/** Throws unless `value` is an `Iterable` or `AsyncIterable`. */
+export function iterable(value: unknown, name: string): Iterable<unknown> | AsyncIterable<unknown> {
+  if (
+    value !== null && (typeof value === "object" || typeof value === "string") &&
+    (Symbol.iterator in Object(value) || Symbol.asyncIterator in Object(value))
+  ) {
+    return value as Iterable<unknown> | AsyncIterable<unknown>;
+  }
+  throw new TypeError(
+    `Argument ${name} must be an Iterable or AsyncIterable, got ${describe(value)}`,
+  );
+}
+
+/** Throws unless `value` is an array (an argument tuple). */
+export function argumentTuple(value: unknown, name: string): unknown[] {
+  if (Array.isArray(value)) return value;
+  throw new TypeError(`Argument ${name} must be an array of arguments, got ${describe(value)}`);
+}
+
+function isPlainPrimitive(value: unknown): boolean {
+  const type = typeof value;
+  return value === null || type === "number" || type === "string" || type === "boolean" ||
+    type === "undefined" || type === "bigint";
+}
+
+/**
+ * Throws a `TypeError` naming `name` unless `value` can be structured-cloned
+ * to a worker. Primitives and typed arrays pass without a trial clone.
+ */
+export function cloneable(value: unknown, name: string): void {
+  if (isPlainPrimitive(value) || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return;
+  if (typeof value === "function" || typeof value === "symbol") {
+    throw new TypeError(`Argument ${name} is a ${typeof value}, which cannot be sent to a worker`);
+  }
+  if (Array.isArray(value) && value.every(isPlainPrimitive)) return;
+  try {
+    structuredClone(value);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new TypeError(`Argument ${name} cannot be sent to a worker: ${reason}`);
+  }
+}
+
+/** Checks every element of an argument tuple with {@linkcode cloneable}. */
+export function cloneableTuple(args: readonly unknown[], name: string): void {
+  for (let i = 0; i < args.length; i++) cloneable(args[i], `${name}[${i}]`);
+}

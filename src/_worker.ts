@@ -1,0 +1,273 @@
+/**
+ * The code that runs inside every pool or process worker. It loads tasks
+ * (module exports, inline sources, WASM exports), runs each chunk it is sent
+ * and answers with one message per chunk. It also reports the ways a worker
+ * can go away that Deno does not report itself: `self.close()`, and uncaught
+ * errors or unhandled rejections in timers and stray promises.
+ *
+ * @module
+ */
+
+import {
+  type ErrorData,
+  type FromWorker,
+  packNumbers,
+  type TaskSpec,
+  toErrorData,
+  type ToWorker,
+} from "./_protocol.ts";
+
+interface WorkerScope {
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
+  close(): void;
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyFunction = (...args: any[]) => unknown;
+type RunMessage = Extract<ToWorker, { type: "run" }>;
+
+const scope = globalThis as unknown as WorkerScope;
+const functions = new Map<string, AnyFunction>();
+// deno-lint-ignore no-explicit-any
+const wasmHandles = new Map<string, any>();
+let wasmCall: Promise<typeof import("./_wasm_call.ts")> | undefined;
+let exiting = false;
+
+function post(message: FromWorker, transfer?: Transferable[]): void {
+  scope.postMessage(message, transfer);
+}
+
+/** Tells the pool this worker is going away; only the first report counts. */
+function reportExit(reason: "close" | "uncaught", error?: ErrorData): void {
+  if (exiting) return;
+  exiting = true;
+  post(error === undefined ? { type: "exit", reason } : { type: "exit", reason, error });
+}
+
+// Registered before anything can await: messages may already be queued.
+scope.onmessage = (event) => {
+  const message = event.data;
+  switch (message.type) {
+    case "run":
+      run(message);
+      break;
+    case "wasm":
+      registerWasm(message.key, message.module);
+      break;
+    case "init":
+      init(message.initializer, message.initArgs ?? []);
+      break;
+  }
+};
+
+const realClose = scope.close.bind(scope);
+scope.close = () => {
+  reportExit("close");
+  realClose();
+};
+globalThis.addEventListener("error", (event) => {
+  event.preventDefault();
+  reportExit("uncaught", toErrorData(event.error ?? event.message));
+});
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  reportExit("uncaught", toErrorData(event.reason));
+});
+
+function init(initializer: TaskSpec | undefined, args: readonly unknown[]): void {
+  if (initializer === undefined) {
+    post({ type: "ready" });
+    return;
+  }
+  loadTask(initializer)
+    .then((fn) => fn(...args))
+    .then(
+      () => post({ type: "ready" }),
+      (error) => post({ type: "init-error", error: toErrorData(error) }),
+    );
+}
+
+function registerWasm(key: string, module: WebAssembly.Module): void {
+  wasmCall ??= import("./_wasm_call.ts");
+  const handle = wasmCall.then((m) => m.instantiate(module));
+  handle.catch(() => {}); // reported when a task uses it
+  wasmHandles.set(key, handle);
+}
+
+function taskKey(spec: TaskSpec): string {
+  switch (spec.kind) {
+    case "module":
+      return `m:${spec.url}#${spec.name}`;
+    case "wasm":
+      return `w:${spec.key}#${spec.name}`;
+    case "source":
+      return spec.source;
+  }
+}
+
+async function loadTask(spec: TaskSpec): Promise<AnyFunction> {
+  const key = taskKey(spec);
+  const cached = functions.get(key);
+  if (cached !== undefined) return cached;
+  let fn: AnyFunction;
+  switch (spec.kind) {
+    case "module":
+      fn = await loadExport(spec.url, spec.name);
+      break;
+    case "source":
+      fn = compileSource(spec.source);
+      break;
+    case "wasm": {
+      const handle = await wasmHandles.get(spec.key);
+      if (handle === undefined) {
+        throw new Error(`WASM module for export ${spec.name} was not sent to this worker`);
+      }
+      const call = (await wasmCall!).callExport;
+      const abi = (spec as { abi?: unknown }).abi;
+      // deno-lint-ignore no-explicit-any
+      fn = (...args: unknown[]) => call(handle, spec.name, args, abi as any);
+      break;
+    }
+  }
+  functions.set(key, fn);
+  return fn;
+}
+
+async function loadExport(url: string, name: string): Promise<AnyFunction> {
+  let module: Record<string, unknown>;
+  try {
+    module = await import(url);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Cannot load task module ${url}: ${reason}`, { cause: error });
+  }
+  const value = module[name];
+  if (typeof value !== "function") {
+    const found = value === undefined ? "no such export" : `it is ${typeof value}`;
+    throw new TypeError(`Task module ${url} has no exported function '${name}' (${found})`);
+  }
+  return value as AnyFunction;
+}
+
+function compileSource(source: string): AnyFunction {
+  try {
+    return new Function(`"use strict";\nreturn (${source});`)() as AnyFunction;
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    // Method shorthand such as `square(x) { ... }` is not an expression on its own.
+    const holder = new Function(`"use strict";\nreturn ({ ${source} });`)() as Record<
+      string,
+      AnyFunction
+    >;
+    return Object.values(holder)[0];
+  }
+}
+
+/** Explains a free variable that the main thread's check could not see. */
+function explain(spec: TaskSpec, error: unknown): unknown {
+  if (spec.kind !== "source" || !(error instanceof ReferenceError)) return error;
+  const name = /^(\S+) is not defined/.exec(error.message)?.[1];
+  if (name === undefined) return error;
+  const explained = new ReferenceError(
+    `Inline task uses '${name}', which is not defined in the worker: pass it as an argument or use taskModule()`,
+  );
+  explained.stack = `${explained.name}: ${explained.message}\n${
+    error.stack?.split("\n").slice(1).join("\n") ?? ""
+  }`;
+  return explained;
+}
+
+function run(message: RunMessage): void {
+  const cached = functions.get(taskKey(message.task));
+  if (cached !== undefined) {
+    execute(message, cached);
+    return;
+  }
+  loadTask(message.task).then(
+    (fn) => execute(message, fn),
+    (error) => post({ type: "error", id: message.id, index: 0, error: toErrorData(error) }),
+  );
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function";
+}
+
+function execute(message: RunMessage, fn: AnyFunction): void {
+  const { id, items, star, task } = message;
+  const results = new Array<unknown>(items.length);
+  let pending: Promise<unknown>[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    let result: unknown;
+    try {
+      result = star ? fn(...(items[i] as unknown[])) : fn(items[i]);
+    } catch (error) {
+      post({ type: "error", id, index: i, error: toErrorData(explain(task, error)) });
+      return;
+    }
+    if (isThenable(result)) {
+      const index = i;
+      (pending ??= []).push(
+        Promise.resolve(result).then(
+          (value) => (results[index] = value),
+          (error) => Promise.reject({ index, error }),
+        ),
+      );
+    } else {
+      results[i] = result;
+    }
+  }
+  if (pending === undefined) {
+    reply(message, results);
+    return;
+  }
+  Promise.all(pending).then(
+    () => reply(message, results),
+    ({ index, error }: { index: number; error: unknown }) =>
+      post({ type: "error", id, index, error: toErrorData(explain(task, error)) }),
+  );
+}
+
+/** Typed arrays and buffers among the results: transferred, not copied. */
+function transferables(results: unknown[]): Transferable[] {
+  let found: Set<ArrayBuffer> | undefined;
+  for (const value of results) {
+    let buffer: ArrayBufferLike | undefined;
+    if (value instanceof ArrayBuffer) buffer = value;
+    else if (ArrayBuffer.isView(value)) buffer = value.buffer;
+    if (buffer instanceof ArrayBuffer) (found ??= new Set()).add(buffer);
+  }
+  return found === undefined ? [] : [...found];
+}
+
+function reply(message: RunMessage, results: unknown[]): void {
+  const packed = packNumbers(results);
+  if (packed !== undefined) {
+    post({ type: "done", id: message.id, results: packed }, [packed.buffer]);
+    return;
+  }
+  try {
+    post({ type: "done", id: message.id, results }, transferables(results));
+  } catch (error) {
+    const index = results.findIndex((value) => {
+      try {
+        structuredClone(value);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    const reason = error instanceof Error ? error.message : String(error);
+    const cloneError = new TypeError(
+      `Result ${Math.max(index, 0)} of the chunk could not be sent to the main thread: ${reason}`,
+    );
+    post({
+      type: "error",
+      id: message.id,
+      index: Math.max(index, 0),
+      error: toErrorData(cloneError),
+    });
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * One Web Worker running `_worker.ts`, as Pool and Process see it: spawn it
+ * with permissions, post messages, turn every way it can end (an error
+ * event, its own exit report, `terminate()`) into one callback, and keep a
+ * process-wide count of live workers.
+ *
+ * @module
+ */
+
+import type { FromWorker, TaskSpec, ToWorker } from "./_protocol.ts";
+import { fromErrorData, WorkerCrashedError } from "./errors.ts";
+
+const workerUrl = new URL("./_worker.ts", import.meta.url);
+let live = 0;
+
+/**
+ * Returns how many multipool workers (of every Pool and Process) are alive
+ * in this process. Useful in tests: after `terminate()` or `close()` +
+ * `join()` it drops back to where it was.
+ *
+ * @example
+ * ```ts
+ * import { liveWorkerCount, Pool } from "@multipool/multipool";
+ * const pool = new Pool({ size: 2 });
+ * await pool.terminate();
+ * console.log(liveWorkerCount()); // 0
+ * ```
+ */
+export function liveWorkerCount(): number {
+  return live;
+}
+
+/** Deno worker permissions, as in `new Worker(url, { deno: { permissions } })`. */
+export type WorkerPermissions = "inherit" | "none" | Deno.PermissionOptionsObject;
+
+/** What a worker tells its owner. */
+export interface WorkerListener {
+  /** A message other than `exit`. */
+  message(message: Exclude<FromWorker, { type: "exit" }>): void;
+  /** The worker is gone on its own (error event, `self.close()`, uncaught error). */
+  exit(error: WorkerCrashedError): void;
+}
+
+/** Options for {@linkcode WorkerHandle}. */
+export interface WorkerHandleOptions {
+  name: string;
+  permissions?: WorkerPermissions | undefined;
+  initializer?: TaskSpec | undefined;
+  initArgs?: readonly unknown[] | undefined;
+}
+
+/** A spawned worker. */
+export class WorkerHandle {
+  readonly #worker: Worker;
+  #alive = true;
+  /** Keys of the WASM modules already sent to this worker. */
+  readonly wasmKeys: Set<string> = new Set();
+
+  constructor(listener: WorkerListener, options: WorkerHandleOptions) {
+    this.#worker = createWorker(options);
+    live++;
+    this.#worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      if (!this.#alive) return;
+      const message = event.data;
+      if (message.type === "exit") {
+        const what = message.reason === "close"
+          ? "Worker called close() before the task finished"
+          : `Worker had an uncaught error: ${message.error?.name}: ${message.error?.message}`;
+        this.#exit(listener, what, message.error && fromErrorData(message.error));
+      } else {
+        listener.message(message);
+      }
+    };
+    this.#worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      const detail = event.message || "unknown error";
+      this.#exit(listener, `Worker failed: ${detail}`, event.error ?? undefined);
+    };
+    this.#worker.onmessageerror = () => {
+      this.#exit(listener, "Worker sent a message that could not be deserialized", undefined);
+    };
+    const init: ToWorker = {
+      type: "init",
+      initializer: options.initializer,
+      initArgs: options.initArgs,
+    };
+    this.#worker.postMessage(init);
+  }
+
+  /** Whether the worker has not been terminated and has not died. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** Posts a message (transferring `transfer`); throws when a value cannot be cloned. */
+  post(message: ToWorker, transfer: Transferable[] = []): void {
+    this.#worker.postMessage(message, transfer);
+  }
+
+  /** Stops the worker now; idempotent. */
+  terminate(): void {
+    if (!this.#alive) return;
+    this.#alive = false;
+    live--;
+    this.#worker.terminate();
+  }
+
+  #exit(listener: WorkerListener, message: string, cause: unknown): void {
+    if (!this.#alive) return;
+    this.terminate();
+    listener.exit(new WorkerCrashedError(message, cause === undefined ? undefined : { cause }));
+  }
+}
+
+function createWorker(options: WorkerHandleOptions): Worker {
+  if (options.permissions === undefined) {
+    return new Worker(workerUrl, { type: "module", name: options.name });
+  }
+  try {
+    return new Worker(workerUrl, {
+      type: "module",
+      name: options.name,
+      deno: { permissions: withOwnModules(options.permissions) },
+    });
+  } catch (error) {
+    if (String(error).includes("unstable")) {
+      throw new Error(
+        'Option permissions needs Deno\'s worker options: run with --unstable-worker-options or add "unstable": ["worker-options"] to deno.json',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Adds what the worker needs to load its own modules: read access (file:) or net access (http:). */
+function withOwnModules(permissions: WorkerPermissions): WorkerPermissions {
+  if (permissions === "inherit") return permissions;
+  const base: Deno.PermissionOptionsObject = permissions === "none" ? {} : { ...permissions };
+  const own = new URL("./", workerUrl);
+  if (own.protocol === "file:") {
+    base.read = addEntry(base.read, decodeURIComponent(own.pathname));
+  } else if (own.protocol === "http:" || own.protocol === "https:") {
+    base.net = addEntry(base.net, own.host);
+  }
+  return base;
+}
+
+function addEntry<T extends string | URL>(
+  current: boolean | "inherit" | T[] | undefined,
+  entry: T,
+): boolean | "inherit" | T[] {
+  if (current === true || current === "inherit") return current;
+  return Array.isArray(current) ? [...current, entry] : [entry];
+}
