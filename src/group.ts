@@ -1,0 +1,559 @@
+/**
+ * {@linkcode Group}: gevent's `Group`/`Pool(size)` for async IO, with
+ * structured cancellation. The job helpers ({@linkcode Job},
+ * {@linkcode spawn}, {@linkcode joinAll}) live in `job.ts`.
+ *
+ * @module
+ */
+
+import { PoolClosedError } from "./errors.ts";
+import {
+  abortJob,
+  checkFunction,
+  createJob,
+  isFailure,
+  type Job,
+  type JobFn,
+  startJob,
+} from "./job.ts";
+import { type MapFn, mapStream } from "./_map_stream.ts";
+import { describe } from "./task.ts";
+import { type JoinOptions, settlesWithin, timeoutOf } from "./timeout.ts";
+import { iterable, optionalInteger, optionalSignal } from "./_validate.ts";
+
+export type { MapFn };
+
+/** Options of the {@linkcode Group} constructor. */
+export interface GroupOptions {
+  /**
+   * At most this many jobs run at once; later ones wait their turn in spawn
+   * order (gevent's `Pool(size)`). Omitted or `Infinity`: no limit (gevent's
+   * `Group`).
+   */
+  limit?: number;
+  /** Aborting it aborts every job (queued ones never start); `join()` then rejects with its reason. */
+  signal?: AbortSignal;
+}
+
+/** Options of `Group.map`, `Group.imap` and `Group.imapUnordered`. */
+export interface GroupMapOptions {
+  /**
+   * Items of this map running at once; default and upper bound: the group's
+   * `limit` (100 in a group without a limit).
+   */
+  limit?: number;
+  /**
+   * Items started but not yet consumed (running plus finished and waiting
+   * for the consumer); default `2 * limit`. The source is read no further
+   * ahead than this, so a paused consumer pauses the source.
+   */
+  buffersize?: number;
+  /** Aborting it stops the map: running items are aborted and the map rejects with its reason. */
+  signal?: AbortSignal;
+}
+
+/** Concurrency of a map in a group that has no limit. */
+const DEFAULT_MAP_LIMIT = 100;
+/** Marks "nothing cancels new jobs" (a reason may be any value, even `undefined`). */
+const NOT_CANCELLED: unique symbol = Symbol("not cancelled");
+
+type SettleHook = (job: Job<unknown>) => void;
+type Drain = PromiseWithResolvers<void> & { report?: unknown[] };
+
+/**
+ * A structured group of async jobs on the main thread: gevent's `Group`
+ * (no limit) or `Pool(size)` (with `limit`), with Trio-style cancellation.
+ *
+ * - `spawn(fn)` starts `fn(signal)` and returns a {@linkcode Job}; with a
+ *   `limit`, jobs beyond it queue and start in spawn order.
+ * - The first job that fails aborts its siblings (queued ones never start);
+ *   `join()` waits for all of them, then rejects with that error, or an
+ *   `AggregateError` when several failed on their own. Siblings that reject
+ *   with the abort reason are cancelled, not failed. Until `join()` has
+ *   reported the failure, new jobs are cancelled at once; after, the group
+ *   is usable again.
+ * - Errors of jobs nobody awaits stay in the group: never an unhandled
+ *   rejection.
+ * - `map`, `imap`, `imapUnordered` run a function over any `Iterable` or
+ *   `AsyncIterable`, pulling it lazily with bounded concurrency; their
+ *   errors go to their caller, not to `join()`.
+ * - `await using` closes the group and waits for every job (graceful, like
+ *   `Pool`); call `kill()` first to stop them instead.
+ *
+ * @example
+ * ```ts
+ * import { Group } from "@multipool/multipool";
+ * await using group = new Group({ limit: 10 });
+ * const job = group.spawn((signal) => fetch("data:text/plain,hi", { signal }));
+ * await group.join();
+ * console.log(await (await job).text()); // "hi"
+ * for await (const n of group.imapUnordered((s: string) => s.length, ["a", "bb"])) {
+ *   console.log(n); // 1, 2 (in completion order)
+ * }
+ * ```
+ */
+export class Group {
+  readonly #limit: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #running = new Set<Job<unknown>>();
+  #waiting = new Set<Job<unknown>>();
+  #errors: unknown[] = [];
+  #closed = false;
+  #pumping = false;
+  #activeMaps = 0;
+  #drain: Drain | undefined;
+  #availableWaiters: (() => void)[] = [];
+  readonly #onJobSettled: SettleHook = (job) => {
+    if (!this.#release(job)) return;
+    if (isFailure(job)) this.#fail(job.error);
+    this.#pump();
+  };
+  readonly #onAbort = (): void => {
+    // Reported by join() only when the abort cancelled work, and only once.
+    if (!this.#isIdle() && this.#errors.length === 0) this.#fail(this.#signal!.reason);
+  };
+
+  /**
+   * Creates a group; see {@linkcode GroupOptions}.
+   *
+   * @example
+   * ```ts
+   * import { Group } from "@multipool/multipool";
+   * const controller = new AbortController();
+   * await using group = new Group({ limit: 4, signal: controller.signal });
+   * console.log(group.limit, group.freeCount); // 4 4
+   * ```
+   */
+  constructor(options: GroupOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Argument options must be an object such as { limit: 10 }, got ${describe(options)}`,
+      );
+    }
+    this.#limit = checkLimit(options.limit, "limit") ?? Infinity;
+    this.#signal = optionalSignal(options.signal);
+    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /**
+   * The most jobs that run at once (`Infinity` without a limit).
+   *
+   * @example
+   * ```ts
+   * import { Group } from "@multipool/multipool";
+   * console.log(new Group().limit); // Infinity
+   * ```
+   */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /**
+   * Jobs in the group: running plus waiting for a slot (`len(group)`).
+   *
+   * @example
+   * ```ts
+   * import { Group, sleep } from "@multipool/multipool";
+   * await using group = new Group({ limit: 1 });
+   * group.spawn(() => sleep(1));
+   * group.spawn(() => sleep(1));
+   * console.log(group.size); // 2
+   * ```
+   */
+  get size(): number {
+    return this.#running.size + this.#waiting.size;
+  }
+
+  /**
+   * How many more jobs would start at once: `limit - size`, at least 0
+   * (gevent's `free_count()`).
+   *
+   * @example
+   * ```ts
+   * import { Group, sleep } from "@multipool/multipool";
+   * await using group = new Group({ limit: 3 });
+   * group.spawn(() => sleep(1));
+   * console.log(group.freeCount); // 2
+   * ```
+   */
+  get freeCount(): number {
+    return Math.max(0, this.#limit - this.size);
+  }
+
+  /**
+   * Whether a new job would have to wait for a slot (gevent's `full()`).
+   *
+   * @example
+   * ```ts
+   * import { Group, sleep } from "@multipool/multipool";
+   * await using group = new Group({ limit: 1 });
+   * group.spawn(() => sleep(1));
+   * console.log(group.full); // true
+   * ```
+   */
+  get full(): boolean {
+    return this.freeCount === 0;
+  }
+
+  /**
+   * Whether `close()` (or disposal) happened: no new jobs or maps.
+   *
+   * @example
+   * ```ts
+   * import { Group } from "@multipool/multipool";
+   * const group = new Group();
+   * group.close();
+   * console.log(group.closed); // true
+   * ```
+   */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Starts `fn(signal)` as a {@linkcode Job}, or queues it while the group
+   * is full (it starts when a slot frees, in spawn order). Throws
+   * `PoolClosedError` after `close()`. While the group is failing (a job
+   * failed and `join()` has not reported it yet) or its signal is aborted,
+   * the job is cancelled at once: it is rejected with that reason and `fn`
+   * never runs.
+   *
+   * @example
+   * ```ts
+   * import { Group, sleep } from "@multipool/multipool";
+   * await using group = new Group({ limit: 2 });
+   * const job = group.spawn(async (signal) => {
+   *   await sleep(5, { signal });
+   *   return "done";
+   * });
+   * console.log(await job); // "done"
+   * ```
+   */
+  spawn<T>(fn: JobFn<T>): Job<T> {
+    checkFunction(fn, "fn");
+    this.#checkOpen();
+    return this.#spawn(fn, this.#onJobSettled, true);
+  }
+
+  /**
+   * Runs `fn(item, signal)` over `source` and resolves with the results in
+   * input order. Rejects on the first failure, after aborting and awaiting
+   * the items still running; the source is not read further (its
+   * `return()` is called). See {@linkcode GroupMapOptions} for concurrency and
+   * buffering.
+   *
+   * @example
+   * ```ts
+   * import { Group } from "@multipool/multipool";
+   * await using group = new Group({ limit: 2 });
+   * console.log(await group.map(async (x: number) => x * 2, [1, 2, 3])); // [2, 4, 6]
+   * ```
+   */
+  async map<T, R>(
+    fn: MapFn<T, R>,
+    source: Iterable<T> | AsyncIterable<T>,
+    options: GroupMapOptions = {},
+  ): Promise<R[]> {
+    return await this.#collect(this.#mapStream(fn, source, options, true));
+  }
+
+  /**
+   * Like `map`, as an async iterator yielding results in input order
+   * (`imap`). The source is read lazily: at most `buffersize` items are
+   * started and not yet consumed. Leaving the loop early (`break`, `throw`)
+   * closes the source and aborts, then awaits, the items still running.
+   * The iterator can feed `pool.imap` directly.
+   *
+   * @example
+   * ```ts
+   * import { Group } from "@multipool/multipool";
+   * await using group = new Group({ limit: 4 });
+   * async function* numbers() {
+   *   for (let i = 0; ; i++) yield i;
+   * }
+   * for await (const square of group.imap((x: number) => x * x, numbers())) {
+   *   if (square > 10) break; // the generator is closed, nothing keeps running
+   * }
+   * ```
+   */
+  imap<T, R>(
+    fn: MapFn<T, R>,
+    source: Iterable<T> | AsyncIterable<T>,
+    options: GroupMapOptions = {},
+  ): AsyncIterableIterator<R> {
+    return this.#mapStream(fn, source, options, true);
+  }
+
+  /**
+   * Like `imap`, yielding each result as soon as it is ready (completion
+   * order).
+   *
+   * @example
+   * ```ts
+   * import { Group, sleep } from "@multipool/multipool";
+   * await using group = new Group();
+   * const delays = [30, 1];
+   * for await (const ms of group.imapUnordered((ms: number) => sleep(ms).then(() => ms), delays)) {
+   *   console.log(ms); // 1, then 30
+   * }
+   * ```
+   */
+  imapUnordered<T, R>(
+    fn: MapFn<T, R>,
+    source: Iterable<T> | AsyncIterable<T>,
+    options: GroupMapOptions = {},
+  ): AsyncIterableIterator<R> {
+    return this.#mapStream(fn, source, options, false);
+  }
+
+  /**
+   * Waits until every job has settled, at most `timeout` ms. Resolves
+   * `true` when the group is empty, `false` when the time ran out (jobs go
+   * on). Rejects when jobs failed since the last report: with the error, or
+   * an `AggregateError` when several failed; a failure is reported once.
+   * Also waits for `map()` calls in progress.
+   *
+   * @example
+   * ```ts
+   * import { Group, sleep } from "@multipool/multipool";
+   * await using group = new Group();
+   * group.spawn(() => sleep(1));
+   * group.spawn(async () => {
+   *   throw new Error("boom");
+   * });
+   * await group.join().catch((e) => console.log(e.message)); // "boom"
+   * ```
+   */
+  async join(options?: number | JoinOptions): Promise<boolean> {
+    return await this.#join(timeoutOf(options));
+  }
+
+  /**
+   * Kills every job now (see `Job.kill`): queued ones never start, running
+   * ones are aborted with `reason` and settle at once. The group stays
+   * usable; killed jobs are not failures, so `join()` does not reject for
+   * them.
+   *
+   * @example
+   * ```ts
+   * import { Group, sleep } from "@multipool/multipool";
+   * await using group = new Group();
+   * const job = group.spawn((signal) => sleep(60_000, { signal }));
+   * group.kill();
+   * console.log(job.killed, group.size); // true 0
+   * ```
+   */
+  kill(reason: unknown = new DOMException("Group was killed", "AbortError")): void {
+    this.#cancelWaiting(reason);
+    for (const job of [...this.#running]) job.kill(reason);
+    this.#notify();
+  }
+
+  /**
+   * Waits until a spawned job would start at once (`freeCount > 0`), at
+   * most `timeout` ms; resolves with `freeCount` (0 if the time ran out).
+   *
+   * @example
+   * ```ts
+   * import { Group, sleep } from "@multipool/multipool";
+   * await using group = new Group({ limit: 1 });
+   * group.spawn(() => sleep(5));
+   * console.log(await group.waitAvailable()); // 1
+   * ```
+   */
+  async waitAvailable(timeout?: number | JoinOptions): Promise<number> {
+    const ms = timeoutOf(timeout);
+    if (this.freeCount > 0) return this.freeCount;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#availableWaiters.push(resolve);
+    await settlesWithin(promise, ms);
+    this.#availableWaiters = this.#availableWaiters.filter((wake) => wake !== resolve);
+    return this.freeCount;
+  }
+
+  /**
+   * Accepts no new jobs or maps (spawning throws `PoolClosedError`); jobs
+   * already in the group go on. Maps already iterating go on too.
+   *
+   * @example
+   * ```ts
+   * import { Group, sleep } from "@multipool/multipool";
+   * const group = new Group();
+   * group.spawn(() => sleep(1));
+   * group.close();
+   * await group.join();
+   * ```
+   */
+  close(): void {
+    this.#closed = true;
+    this.#notify();
+  }
+
+  /**
+   * Closes the group and waits for every job (`close()` then `join()`);
+   * rejects like `join()` with failures not reported yet.
+   *
+   * @example
+   * ```ts
+   * import { Group, sleep } from "@multipool/multipool";
+   * {
+   *   await using group = new Group();
+   *   group.spawn(() => sleep(1));
+   * } // waits here for the job
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    try {
+      await this.join();
+    } finally {
+      this.#detachSignal();
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new PoolClosedError("Group is closed: no new jobs are accepted");
+  }
+
+  #isIdle(): boolean {
+    return this.#running.size === 0 && this.#waiting.size === 0 && this.#activeMaps === 0;
+  }
+
+  /** The reason new jobs are cancelled with, or `NOT_CANCELLED`. */
+  #cancelReason(): unknown {
+    if (this.#errors.length > 0) return this.#errors[0];
+    return this.#signal?.aborted ? this.#signal.reason : NOT_CANCELLED;
+  }
+
+  #spawn<T>(fn: JobFn<T>, onSettled: SettleHook, reports: boolean): Job<T> {
+    const job = createJob(fn, onSettled) as Job<unknown>;
+    const reason = this.#cancelReason();
+    if (reason !== NOT_CANCELLED) {
+      if (reports && this.#errors.length === 0) this.#errors.push(reason);
+      job.kill(reason);
+    } else {
+      this.#waiting.add(job);
+      this.#pump();
+    }
+    return job as Job<T>;
+  }
+
+  /** Spawns one item of a map: its failure goes to the map, not to `join()`. */
+  #spawnItem = <R>(fn: JobFn<R>, onSettled: (job: Job<R>) => void): Job<R> => {
+    const hook: SettleHook = (job) => {
+      onSettled(job as Job<R>);
+      if (this.#release(job)) this.#pump();
+    };
+    return this.#spawn(fn, hook, false);
+  };
+
+  #mapStream<T, R>(
+    fn: MapFn<T, R>,
+    source: Iterable<T> | AsyncIterable<T>,
+    options: GroupMapOptions,
+    ordered: boolean,
+  ): AsyncGenerator<R, void, undefined> {
+    checkFunction(fn, "fn");
+    iterable(source, "source");
+    this.#checkOpen();
+    const defaultLimit = Number.isFinite(this.#limit) ? this.#limit : DEFAULT_MAP_LIMIT;
+    const limit = Math.min(checkLimit(options.limit, "options.limit") ?? defaultLimit, this.#limit);
+    const buffersize = optionalInteger(options.buffersize, "options.buffersize") ?? 2 * limit;
+    const signal = optionalSignal(options.signal, "options.signal");
+    return mapStream(this.#spawnItem, fn, source, { limit, buffersize, ordered, signal });
+  }
+
+  async #collect<R>(stream: AsyncIterable<R>): Promise<R[]> {
+    this.#activeMaps++;
+    try {
+      return await Array.fromAsync(stream);
+    } finally {
+      this.#activeMaps--;
+      this.#notify();
+    }
+  }
+
+  async #join(ms: number): Promise<boolean> {
+    if (this.#isIdle()) return this.#outcome(this.#takeErrors());
+    const drain: Drain = this.#drain ??= Promise.withResolvers<void>();
+    if (!(await settlesWithin(drain.promise, ms))) return false;
+    // Every join waiting on the same drain reports the same errors.
+    drain.report ??= this.#takeErrors();
+    return this.#outcome(drain.report);
+  }
+
+  #takeErrors(): unknown[] {
+    const errors = this.#errors;
+    this.#errors = [];
+    return errors;
+  }
+
+  #outcome(errors: unknown[]): true {
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) {
+      throw new AggregateError(errors, `Several jobs of the group failed (${errors.length})`);
+    }
+    return true;
+  }
+
+  /** Removes a settled job from the counts; false when the group no longer held it. */
+  #release(job: Job<unknown>): boolean {
+    return this.#running.delete(job) || this.#waiting.delete(job);
+  }
+
+  /** Records a failure; the first one aborts every other job. */
+  #fail(error: unknown): void {
+    this.#errors.push(error);
+    if (this.#errors.length > 1) return;
+    this.#cancelWaiting(error);
+    for (const job of [...this.#running]) abortJob(job, error);
+    this.#notify();
+  }
+
+  /** Settles every queued job with `reason` without starting it. */
+  #cancelWaiting(reason: unknown): void {
+    const waiting = this.#waiting;
+    this.#waiting = new Set();
+    for (const job of waiting) job.kill(reason);
+  }
+
+  /** Starts queued jobs while there are free slots, in spawn order. */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#running.size < this.#limit && this.#waiting.size > 0) {
+        const job = this.#waiting.values().next().value as Job<unknown>;
+        this.#waiting.delete(job);
+        this.#running.add(job);
+        startJob(job);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    this.#notify();
+  }
+
+  /** Wakes `waitAvailable()` and `join()` callers whose condition now holds. */
+  #notify(): void {
+    if (this.#availableWaiters.length > 0 && this.freeCount > 0) {
+      const waiters = this.#availableWaiters;
+      this.#availableWaiters = [];
+      for (const wake of waiters) wake();
+    }
+    if (!this.#isIdle()) return;
+    const drain = this.#drain;
+    this.#drain = undefined;
+    drain?.resolve();
+    if (this.#closed) this.#detachSignal();
+  }
+
+  #detachSignal(): void {
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+  }
+}
+
+/** Reads a concurrency limit: a positive integer, `Infinity`, or `undefined` (not given). */
+function checkLimit(value: unknown, name: string): number | undefined {
+  return value === Infinity ? Infinity : optionalInteger(value, name);
+}
