@@ -21,7 +21,17 @@ export {
   type PoolOptions,
   type PoolStats,
 } from "./src/pool.ts";
-export { AsyncResult, type AsyncResultCallbacks, type AsyncResultOptions } from "./src/async_result.ts";
+export {
+  KILLED_EXIT_CODE,
+  Process,
+  type ProcessOptions,
+  TERMINATED_EXIT_CODE,
+} from "./src/process.ts";
+export {
+  AsyncResult,
+  type AsyncResultCallbacks,
+  type AsyncResultOptions,
+} from "./src/async_result.ts";
 export { type Task, type TaskModule, taskModule, type TaskRef } from "./src/task.ts";
 export type { TaskSpec } from "./src/_protocol.ts";
 export type { Percentiles } from "./src/_samples.ts";

@@ -1,0 +1,187 @@
+/**
+ * `Process`: Python's `multiprocessing.Process` on one Web Worker.
+ *
+ * @module
+ */
+
+import type { FromWorker, TaskSpec } from "./_protocol.ts";
+import { RemoteError } from "./errors.ts";
+import { type Task, toTaskSpec } from "./task.ts";
+import { argumentTuple, cloneableTuple, optionalTimeout } from "./_validate.ts";
+import { WorkerHandle, type WorkerPermissions } from "./_worker_handle.ts";
+
+/** Options of {@linkcode Process}. */
+export interface ProcessOptions<A extends unknown[]> {
+  /** What to run: a task reference or a self-contained function. */
+  target: Task<A, unknown>;
+  /** Arguments of `target`. */
+  args?: A;
+  /** Name of the process (and its worker); default `Process-<pid>`. */
+  name?: string;
+  /** Deno permissions of the worker, as for `Pool` (needs `--unstable-worker-options`). */
+  permissions?: WorkerPermissions;
+}
+
+/** `exitCode` of a process stopped by {@linkcode Process.terminate} (as SIGTERM in Python). */
+export const TERMINATED_EXIT_CODE = -15;
+/** `exitCode` of a process stopped by {@linkcode Process.kill} (as SIGKILL in Python). */
+export const KILLED_EXIT_CODE = -9;
+
+let lastPid = 0;
+
+/**
+ * Runs one task in its own worker, like Python's `multiprocessing.Process`.
+ * `exitCode` is `null` until it ends, then `0` (success), `1` (the target
+ * threw, or its worker crashed or closed itself) or negative (terminated).
+ * `join()` always returns, whatever the target does.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "@multipool/multipool";
+ * const p = new Process({ target: (who: string) => console.log(`hello ${who}`), args: ["bob"] });
+ * p.start();
+ * await p.join();
+ * console.log(p.exitCode); // 0
+ * ```
+ */
+export class Process<A extends unknown[] = unknown[]> {
+  readonly #spec: TaskSpec;
+  readonly #args: unknown[];
+  readonly #permissions: WorkerPermissions | undefined;
+  readonly #pid: number;
+  readonly #name: string;
+  #handle: WorkerHandle | undefined;
+  #exitCode: number | null = null;
+  #error: unknown;
+  #done: Promise<void> | undefined;
+  #finish: (() => void) | undefined;
+
+  /** Validates the target and arguments; nothing runs until {@linkcode Process.start}. */
+  constructor(options: ProcessOptions<A>) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError("Argument options must be an object with a target");
+    }
+    this.#spec = toTaskSpec(options.target);
+    this.#args = options.args === undefined ? [] : argumentTuple(options.args, "args");
+    cloneableTuple(this.#args, "args");
+    if (options.name !== undefined && typeof options.name !== "string") {
+      throw new TypeError(`Option name must be a string, got ${typeof options.name}`);
+    }
+    this.#permissions = options.permissions;
+    this.#pid = ++lastPid;
+    this.#name = options.name ?? `Process-${this.#pid}`;
+  }
+
+  /** The process's name. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** A number unique among the processes of this program. */
+  get pid(): number {
+    return this.#pid;
+  }
+
+  /** `null` while not started or running; then 0 ok, 1 error, negative when terminated or killed. */
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  /** What the target threw (a {@linkcode RemoteError}), or why its worker died; `undefined` otherwise. */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /**
+   * Starts the worker and the target. A second call throws.
+   *
+   * @example
+   * ```ts
+   * import { Process } from "@multipool/multipool";
+   * const p = new Process({ target: () => {} });
+   * p.start();
+   * await p.join();
+   * ```
+   */
+  start(): void {
+    if (this.#done !== undefined) throw new Error(`Process ${this.#name} was already started`);
+    this.#done = new Promise<void>((resolve) => (this.#finish = resolve));
+    this.#handle = new WorkerHandle({
+      message: (message) => this.#onMessage(message),
+      exit: (error) => this.#end(1, error),
+    }, { name: this.#name, permissions: this.#permissions });
+    this.#handle.post({ type: "run", id: 0, task: this.#spec, items: [this.#args], star: true });
+  }
+
+  /**
+   * Waits until the process ends, or at most `timeout` ms (then it returns
+   * with the process still running, as in Python; check `isAlive()`).
+   * Rejects if the process was never started.
+   *
+   * @example
+   * ```ts
+   * import { Process } from "@multipool/multipool";
+   * const p = new Process({ target: (ms: number) => new Promise((r) => setTimeout(r, ms)), args: [50] });
+   * p.start();
+   * await p.join(10);
+   * console.log(p.isAlive()); // true
+   * await p.join();
+   * console.log(p.isAlive()); // false
+   * ```
+   */
+  join(timeout?: number): Promise<void> {
+    const ms = optionalTimeout(timeout, "timeout");
+    const done = this.#done;
+    if (done === undefined) {
+      return Promise.reject(new Error(`Process ${this.#name} was not started: call start() first`));
+    }
+    if (ms === undefined || this.#exitCode !== null) return done;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      done.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Whether the process was started and has not ended. */
+  isAlive(): boolean {
+    return this.#done !== undefined && this.#exitCode === null;
+  }
+
+  /**
+   * Stops the process now; `exitCode` becomes {@linkcode TERMINATED_EXIT_CODE}.
+   *
+   * @example
+   * ```ts
+   * import { Process } from "@multipool/multipool";
+   * const p = new Process({ target: () => new Promise(() => {}) });
+   * p.start();
+   * p.terminate();
+   * await p.join();
+   * console.log(p.exitCode); // -15
+   * ```
+   */
+  terminate(): void {
+    this.#end(TERMINATED_EXIT_CODE, undefined);
+  }
+
+  /** Like {@linkcode Process.terminate}, with `exitCode` {@linkcode KILLED_EXIT_CODE} (Python's `kill`). */
+  kill(): void {
+    this.#end(KILLED_EXIT_CODE, undefined);
+  }
+
+  #onMessage(message: Exclude<FromWorker, { type: "exit" }>): void {
+    if (message.type === "done") this.#end(0, undefined);
+    else if (message.type === "error") this.#end(1, new RemoteError(message.error));
+  }
+
+  #end(code: number, error: unknown): void {
+    if (this.#exitCode !== null || this.#handle === undefined) return;
+    this.#exitCode = code;
+    this.#error = error;
+    this.#handle.terminate();
+    this.#finish?.();
+  }
+}
