@@ -248,3 +248,83 @@ export class ChunkStream {
     return result;
   }
 }
+
+/**
+ * The async iterator of `imap` / `imapUnordered`: hands out the results of
+ * finished chunks one by one (a resolved promise per item, no generator
+ * machinery), releases a chunk's window slot once its last result is taken,
+ * and stops the stream on `return()`, `throw()`, an error or the end. The
+ * stream starts on the first `next()`, so an iterator never used pulls
+ * nothing.
+ */
+export class StreamIterator implements AsyncIterableIterator<unknown> {
+  readonly #start: () => ChunkStream;
+  readonly #ordered: boolean;
+  #stream: ChunkStream | undefined;
+  #results: ArrayLike<unknown> | undefined;
+  #position = 0;
+  #finished = false;
+  #pending: Promise<IteratorResult<unknown>> | undefined;
+
+  constructor(start: () => ChunkStream, ordered: boolean) {
+    this.#start = start;
+    this.#ordered = ordered;
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    if (this.#pending !== undefined) return this.#pending.then(() => this.next());
+    const results = this.#results;
+    if (results !== undefined && this.#position < results.length) {
+      return Promise.resolve({ value: results[this.#position++], done: false });
+    }
+    this.#pending = this.#advance().finally(() => (this.#pending = undefined));
+    return this.#pending;
+  }
+
+  return(value?: unknown): Promise<IteratorResult<unknown>> {
+    this.#finish();
+    return Promise.resolve({ value, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<unknown>> {
+    this.#finish();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async #advance(): Promise<IteratorResult<unknown>> {
+    if (this.#finished) return { value: undefined, done: true };
+    this.#stream ??= this.#start();
+    if (this.#results !== undefined) {
+      this.#results = undefined;
+      this.#stream.release();
+    }
+    let finished: Finished | undefined;
+    try {
+      finished = await this.#stream.next(this.#ordered);
+    } catch (error) {
+      this.#finish();
+      throw error;
+    }
+    if (finished === undefined) {
+      this.#finish();
+      return { value: undefined, done: true };
+    }
+    if (!finished.ok) {
+      this.#finish();
+      throw finished.error;
+    }
+    this.#results = finished.results;
+    this.#position = 1;
+    return { value: finished.results[0], done: false };
+  }
+
+  #finish(): void {
+    this.#finished = true;
+    this.#results = undefined;
+    this.#stream?.stop();
+  }
+}

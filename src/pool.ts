@@ -6,7 +6,7 @@
 
 import { packNumbers, type TaskSpec } from "./_protocol.ts";
 import { AsyncResult, type AsyncResultCallbacks } from "./async_result.ts";
-import { ChunkStream, type SubmittedChunk } from "./_chunk_stream.ts";
+import { ChunkStream, StreamIterator, type SubmittedChunk } from "./_chunk_stream.ts";
 import { Deque } from "./_deque.ts";
 import {
   PoolClosedError,
@@ -669,7 +669,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const chunksize = optionalInteger(options?.chunksize, "chunksize");
     const buffersize = optionalInteger(options?.buffersize, "buffersize") ?? 4 * this.#size;
     const submit = this.#submitOptions(options, false);
-    return this.#iterate(
+    return new StreamIterator(
       () =>
         new ChunkStream(items, (chunk) => this.#submit(spec, chunk, false, submit), {
           chunksize: chunksize ?? "auto",
@@ -679,23 +679,6 @@ export class Pool extends EventTarget implements AsyncDisposable {
         }),
       ordered,
     );
-  }
-
-  async *#iterate(start: () => ChunkStream, ordered: boolean): AsyncGenerator<unknown> {
-    const stream = start();
-    try {
-      for (
-        let done = await stream.next(ordered);
-        done !== undefined;
-        done = await stream.next(ordered)
-      ) {
-        if (!done.ok) throw done.error;
-        for (let i = 0; i < done.results.length; i++) yield done.results[i];
-        stream.release();
-      }
-    } finally {
-      stream.stop();
-    }
   }
 
   // ---- scheduling -------------------------------------------------------
