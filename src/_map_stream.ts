@@ -76,7 +76,7 @@ export async function* mapStream<T, R>(
 
   function abortRunning(reason: unknown): void {
     stopping = true;
-    for (const job of [...running]) abortJob(job as Job<unknown>, reason);
+    for (const job of [...running]) abortJob(job, reason);
   }
 
   function fail(error: unknown): void {

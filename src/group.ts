@@ -426,7 +426,7 @@ export class Group {
   }
 
   #spawn<T>(fn: JobFn<T>, onSettled: SettleHook, reports: boolean): Job<T> {
-    const job = createJob(fn, onSettled) as Job<unknown>;
+    const job = createJob(fn, onSettled);
     const reason = this.#cancelReason();
     if (reason !== NOT_CANCELLED) {
       if (reports && this.#errors.length === 0) this.#errors.push(reason);
@@ -435,7 +435,7 @@ export class Group {
       this.#waiting.add(job);
       this.#pump();
     }
-    return job as Job<T>;
+    return job;
   }
 
   /** Spawns one item of a map: its failure goes to the map, not to `join()`. */

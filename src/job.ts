@@ -24,6 +24,13 @@ export interface JoinAllOptions {
   raiseError?: boolean;
 }
 
+/** A job's promise with its resolvers (methods, so that `Job<T>` stays covariant in `T`). */
+interface Settled<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
 /** Called once when a job settles; how a `Group` keeps count. */
 type SettleHook = (job: Job<unknown>) => void;
 
@@ -68,7 +75,7 @@ export class Job<T> implements PromiseLike<T> {
   #value: T | undefined;
   #error: unknown;
   #killed = false;
-  #settled: PromiseWithResolvers<T> | undefined;
+  #settled: Settled<T> | undefined;
 
   private constructor(fn: JobFn<T>, onSettled?: SettleHook) {
     this.#fn = fn;
@@ -343,7 +350,7 @@ export class Job<T> implements PromiseLike<T> {
     else this.#error = outcome;
     const onSettled = this.#onSettled;
     this.#onSettled = undefined;
-    onSettled?.(this as Job<unknown>);
+    onSettled?.(this);
     if (state === FULFILLED) this.#settled?.resolve(outcome as T);
     else this.#settled?.reject(outcome);
   }
@@ -380,7 +387,7 @@ export function isFailure(job: Job<unknown>): boolean {
 export function spawn<T>(fn: JobFn<T>): Job<T> {
   checkFunction(fn, "fn");
   const job = createJob(fn);
-  startJob(job as Job<unknown>);
+  startJob(job);
   return job;
 }
 
@@ -401,19 +408,19 @@ export function spawn<T>(fn: JobFn<T>): Job<T> {
  * slow.kill();
  * ```
  */
-export async function joinAll<T>(
-  jobs: Iterable<Job<T>>,
+export async function joinAll<J extends Job<unknown>>(
+  jobs: Iterable<J>,
   options: JoinAllOptions = {},
-): Promise<Job<T>[]> {
+): Promise<J[]> {
   const list = toJobList(jobs);
   const ms = timeoutOf(options.timeout);
   const { promise: outcome, resolve } = Promise.withResolvers<void>();
-  let failed: Job<T> | undefined;
+  let failed: J | undefined;
   let pending = list.length;
   if (pending === 0) resolve();
   for (const job of list) {
     job.join().then(() => {
-      if (options.raiseError && !failed && isFailure(job as Job<unknown>)) {
+      if (options.raiseError && !failed && isFailure(job)) {
         failed = job;
         resolve();
       }
@@ -422,15 +429,13 @@ export async function joinAll<T>(
   }
   await settlesWithin(outcome, ms);
   if (!failed) return list.filter((job) => job.ready());
-  for (const job of list) if (job !== failed) abortJob(job as Job<unknown>, failed.error);
+  for (const job of list) if (job !== failed) abortJob(job, failed.error);
   await Promise.all(list.map((job) => job.join()));
   throw failed.error;
 }
 
-function toJobList<T>(jobs: Iterable<Job<T>>): Job<T>[] {
-  if (
-    jobs === null || typeof (jobs as Partial<Iterable<Job<T>>>)?.[Symbol.iterator] !== "function"
-  ) {
+function toJobList<J extends Job<unknown>>(jobs: Iterable<J>): J[] {
+  if (jobs === null || typeof (jobs as Partial<Iterable<J>>)?.[Symbol.iterator] !== "function") {
     throw new TypeError(`Argument jobs must be an Iterable of Job, got ${describe(jobs)}`);
   }
   const list = [...jobs];
