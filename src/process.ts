@@ -23,9 +23,9 @@ export interface ProcessOptions<A extends unknown[]> {
 }
 
 /** `exitCode` of a process stopped by {@linkcode Process.terminate} (as SIGTERM in Python). */
-export const TERMINATED_EXIT_CODE = -15;
+export const TERMINATED_EXIT_CODE: number = -15;
 /** `exitCode` of a process stopped by {@linkcode Process.kill} (as SIGKILL in Python). */
-export const KILLED_EXIT_CODE = -9;
+export const KILLED_EXIT_CODE: number = -9;
 
 let lastPid = 0;
 
