@@ -544,7 +544,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     if (options === null || typeof options !== "object") {
       throw new TypeError("Argument options must be an object");
     }
-    this.#assertOpen(pinned);
+    this.#assertOpen(false); // a new call; its later chunks may be pinned
     return {
       signal: optionalSignal(options.signal),
       timeout: optionalTimeout(options.timeout, "timeout") ?? this.#taskTimeout,
