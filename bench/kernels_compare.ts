@@ -80,36 +80,58 @@ const rows: string[][] = [];
 const times = new Map<string, { wasm: number; c?: number; native?: number }>();
 const mismatches: string[] = [];
 
-for (const w of WORKLOADS) {
-  const wasm = measure(rawWasmCall(handle, w), w);
-  const marshalled = measure(marshalledWasmCall(handle, w), {
-    ...w,
-    rounds: Math.min(w.rounds, 3),
-  });
-  const typescript = measure(tsCall(w), { ...w, rounds: Math.min(w.rounds, 3) });
-  const wasmResult = checksum(marshalled.result);
-  let c: { ns: number; result: number } | undefined;
-  let cNative: { ns: number; result: number } | undefined;
-  if (typeof native !== "string") {
-    c = await measureC(native.O3, w);
-    cNative = await measureC(native.native, w);
-    if (c.result !== wasmResult) {
-      mismatches.push(`${w.kernel}: C ${c.result} vs WASM ${wasmResult}`);
+// Several passes over all kernels, best per cell: a neighbour process that
+// slows one pass down does not decide the figures.
+const PASSES = Number(Deno.env.get("KERNEL_BENCH_PASSES") ?? 3);
+type Times = { wasm: number; marshalled: number; ts: number; c?: number; native?: number };
+const best = new Map<string, Times>();
+const min = (a: number | undefined, b: number | undefined) =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
+
+for (let pass = 0; pass < PASSES; pass++) {
+  for (const w of WORKLOADS) {
+    const short = { ...w, rounds: Math.min(w.rounds, 3) };
+    const wasm = measure(rawWasmCall(handle, w), w);
+    const marshalled = measure(marshalledWasmCall(handle, w), short);
+    const typescript = measure(tsCall(w), short);
+    const wasmResult = checksum(marshalled.result);
+    let c: { ns: number; result: number } | undefined;
+    let cNative: { ns: number; result: number } | undefined;
+    if (typeof native !== "string") {
+      c = await measureC(native.O3, w);
+      cNative = await measureC(native.native, w);
+      if (pass === 0 && c.result !== wasmResult) {
+        mismatches.push(`${w.kernel}: C ${c.result} vs WASM ${wasmResult}`);
+      }
     }
+    if (pass === 0 && checksum(typescript.result) !== wasmResult) {
+      mismatches.push(
+        `${w.kernel}: TypeScript ${checksum(typescript.result)} vs WASM ${wasmResult}`,
+      );
+    }
+    const old = best.get(w.kernel);
+    best.set(w.kernel, {
+      wasm: Math.min(old?.wasm ?? Infinity, wasm.ns),
+      marshalled: Math.min(old?.marshalled ?? Infinity, marshalled.ns),
+      ts: Math.min(old?.ts ?? Infinity, typescript.ns),
+      c: min(old?.c, c?.ns),
+      native: min(old?.native, cNative?.ns),
+    });
   }
-  if (checksum(typescript.result) !== wasmResult) {
-    mismatches.push(`${w.kernel}: TypeScript ${checksum(typescript.result)} vs WASM ${wasmResult}`);
-  }
-  times.set(w.kernel, { wasm: wasm.ns, c: c?.ns, native: cNative?.ns });
+}
+
+for (const w of WORKLOADS) {
+  const t = best.get(w.kernel)!;
+  times.set(w.kernel, t);
   rows.push([
     `${w.kernel}(${w.args.join(", ")})`,
-    ms(wasm.ns),
-    ms(marshalled.ns),
-    ms(typescript.ns),
-    ms(c?.ns),
-    ms(cNative?.ns),
-    ratio(wasm.ns, c?.ns),
-    ratio(typescript.ns, wasm.ns),
+    ms(t.wasm),
+    ms(t.marshalled),
+    ms(t.ts),
+    ms(t.c),
+    ms(t.native),
+    ratio(t.wasm, t.c),
+    ratio(t.ts, t.wasm),
   ]);
 }
 
@@ -118,7 +140,9 @@ function table(header: string[], body: string[][]): string {
   return lines.join("\n");
 }
 
-console.log(`Kernels: WASM (AssemblyScript -O3) vs TypeScript vs C (gcc -O3), best per call`);
+console.log(
+  `Kernels: WASM (AssemblyScript -O3) vs TypeScript vs C (gcc -O3), best time per call over ${PASSES} passes`,
+);
 if (typeof native === "string") console.log(`C columns skipped: ${native}`);
 console.log();
 console.log(table(
