@@ -317,3 +317,13 @@ export function at(a: StaticArray<i32>, i: i32): i32 { return a[i]; }
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the committed kernel module is part of the published package", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const path = "asm/build/kernels.wasm";
+  const covers = (patterns: string[] | undefined) =>
+    (patterns ?? []).some((p) => path.startsWith(p.replace(/^\.\//, "")));
+  assert.ok(covers(config.publish?.include), "publish.include must cover asm/build/");
+  assert.ok(!covers(config.exclude), "the top-level exclude also applies to deno publish");
+  assert.ok(!covers(config.publish?.exclude), "publish.exclude must not cover asm/build/");
+});
