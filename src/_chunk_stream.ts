@@ -67,6 +67,8 @@ export class ChunkStream {
   #pulled = 0;
   #size: number;
   #exhausted = false;
+  /** The feeder is done: every chunk it will ever start is in `#entries`. */
+  #fed = false;
   #stopped = false;
   #wakeConsumer: (() => void) | undefined;
   #wakeFeeder: (() => void) | undefined;
@@ -83,7 +85,7 @@ export class ChunkStream {
     if (Array.isArray(source)) {
       this.#array = source;
       this.#isAsync = false;
-    } else if (Symbol.asyncIterator in source) {
+    } else if (typeof source !== "string" && Symbol.asyncIterator in source) {
       this.#iterator = source[Symbol.asyncIterator]();
       this.#isAsync = true;
     } else {
@@ -106,7 +108,7 @@ export class ChunkStream {
         ? (this.#entries[0]?.finished ? 0 : -1)
         : this.#entries.findIndex((e) => e.finished !== undefined);
       if (index >= 0) return this.#entries.splice(index, 1)[0].finished;
-      if (this.#entries.length === 0 && this.#exhausted) return undefined;
+      if (this.#entries.length === 0 && this.#fed) return undefined;
       await new Promise<void>((resolve) => (this.#wakeConsumer = resolve));
     }
   }
@@ -170,6 +172,7 @@ export class ChunkStream {
       this.#exhausted = true;
     } finally {
       this.#exhausted = true;
+      this.#fed = true;
       this.#wake();
     }
   }
