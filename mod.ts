@@ -20,6 +20,7 @@ export {
   Pool,
   type PoolOptions,
   type PoolStats,
+  type SeveralArgs,
 } from "./src/pool.ts";
 export {
   KILLED_EXIT_CODE,
@@ -56,3 +57,8 @@ export {
   type WasmParamKind,
   type WasmResultKind,
 } from "./src/wasm.ts";
+
+export { Group, type GroupMapOptions, type GroupOptions, type MapFn } from "./src/group.ts";
+export { Job, type JobFn, joinAll, type JoinAllOptions, spawn } from "./src/job.ts";
+export { sleep, type SleepOptions } from "./src/sleep.ts";
+export { type JoinOptions, withTimeout, type WithTimeoutOptions } from "./src/timeout.ts";

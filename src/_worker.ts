@@ -124,9 +124,10 @@ async function loadTask(spec: TaskSpec): Promise<AnyFunction> {
         throw new Error(`WASM module for export ${spec.name} was not sent to this worker`);
       }
       const call = (await wasmCall!).callExport;
-      const abi = (spec as { abi?: unknown }).abi;
-      // deno-lint-ignore no-explicit-any
-      fn = (...args: unknown[]) => call(handle, spec.name, args, abi as any);
+      const abi = spec.abi;
+      fn = (...args: unknown[]) => call(handle, spec.name, args, abi);
+      // Its arity, so that map() spreads [lo, hi] items for a two-parameter export.
+      Object.defineProperty(fn, "length", { value: abi?.params.length ?? 0 });
       break;
     }
   }
@@ -197,12 +198,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function execute(message: RunMessage, fn: AnyFunction): void {
   const { id, items, star, task } = message;
+  // map() over a task with two or more required parameters spreads array items, like starmap.
+  const spread = !star && fn.length > 1;
   const results = new Array<unknown>(items.length);
   let pending: Promise<unknown>[] | undefined;
   for (let i = 0; i < items.length; i++) {
     let result: unknown;
     try {
-      result = star ? fn(...(items[i] as unknown[])) : fn(items[i]);
+      const item = items[i];
+      result = star || (spread && Array.isArray(item)) ? fn(...(item as unknown[])) : fn(item);
     } catch (error) {
       post({ type: "error", id, index: i, error: toErrorData(explain(task, error)) });
       return;

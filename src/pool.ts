@@ -30,6 +30,9 @@ import {
 import { WorkerHandle, type WorkerListener, type WorkerPermissions } from "./_worker_handle.ts";
 import { ensureModule, registeredModule } from "./_wasm_registry.ts";
 
+/** Argument tuples of two or more parameters: `map` spreads such items (see {@linkcode Pool.map}). */
+export type SeveralArgs = [unknown, unknown, ...unknown[]];
+
 /** Options of {@linkcode Pool}. */
 export interface PoolOptions {
   /** Number of workers; default `navigator.hardwareConcurrency`. */
@@ -263,8 +266,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     args: A,
     options: ApplyAsyncOptions<R> = {},
   ): AsyncResult<R> {
-    const promise = this.#applyPromise(task, args, options) as Promise<R>;
-    return this.#asyncResult(promise, options);
+    return this.#asyncResult(options, () => this.#applyPromise(task, args, options) as Promise<R>);
   }
 
   /**
@@ -283,9 +285,20 @@ export class Pool extends EventTarget implements AsyncDisposable {
   map<T, R>(
     task: Task<[T], R>,
     iterable: Iterable<T> | AsyncIterable<T>,
+    options?: MapOptions,
+  ): Promise<R[]>;
+  /** A task with two or more required parameters gets each item spread, as in `starmap`. */
+  map<A extends SeveralArgs, R>(
+    task: Task<A, R>,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    options?: MapOptions,
+  ): Promise<R[]>;
+  map(
+    task: Task<unknown[], unknown>,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
     options: MapOptions = {},
-  ): Promise<R[]> {
-    return this.#collect(task, iterable, false, options) as Promise<R[]>;
+  ): Promise<unknown[]> {
+    return this.#collect(task, iterable, false, options);
   }
 
   /**
@@ -303,11 +316,22 @@ export class Pool extends EventTarget implements AsyncDisposable {
   mapAsync<T, R>(
     task: Task<[T], R>,
     iterable: Iterable<T> | AsyncIterable<T>,
-    options: MapAsyncOptions<R> = {},
-  ): AsyncResult<R[]> {
+    options?: MapAsyncOptions<R>,
+  ): AsyncResult<R[]>;
+  /** A task with two or more required parameters gets each item spread, as in `starmap`. */
+  mapAsync<A extends SeveralArgs, R>(
+    task: Task<A, R>,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    options?: MapAsyncOptions<R>,
+  ): AsyncResult<R[]>;
+  mapAsync(
+    task: Task<unknown[], unknown>,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+    options: MapAsyncOptions<unknown> = {},
+  ): AsyncResult<unknown[]> {
     return this.#asyncResult(
-      this.#collect(task, iterable, false, options) as Promise<R[]>,
       options,
+      () => this.#collect(task, iterable, false, options),
     );
   }
 
@@ -345,7 +369,10 @@ export class Pool extends EventTarget implements AsyncDisposable {
     iterable: Iterable<A> | AsyncIterable<A>,
     options: MapAsyncOptions<R> = {},
   ): AsyncResult<R[]> {
-    return this.#asyncResult(this.#collect(task, iterable, true, options) as Promise<R[]>, options);
+    return this.#asyncResult(
+      options,
+      () => this.#collect(task, iterable, true, options) as Promise<R[]>,
+    );
   }
 
   /**
@@ -370,9 +397,20 @@ export class Pool extends EventTarget implements AsyncDisposable {
   imap<T, R>(
     task: Task<[T], R>,
     iterable: Iterable<T> | AsyncIterable<T>,
+    options?: ImapOptions,
+  ): AsyncIterableIterator<R>;
+  /** A task with two or more required parameters gets each item spread, as in `starmap`. */
+  imap<A extends SeveralArgs, R>(
+    task: Task<A, R>,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    options?: ImapOptions,
+  ): AsyncIterableIterator<R>;
+  imap(
+    task: Task<unknown[], unknown>,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
     options: ImapOptions = {},
-  ): AsyncIterableIterator<R> {
-    return this.#stream(task, iterable, true, options) as AsyncIterableIterator<R>;
+  ): AsyncIterableIterator<unknown> {
+    return this.#stream(task, iterable, true, options);
   }
 
   /**
@@ -391,9 +429,20 @@ export class Pool extends EventTarget implements AsyncDisposable {
   imapUnordered<T, R>(
     task: Task<[T], R>,
     iterable: Iterable<T> | AsyncIterable<T>,
+    options?: ImapOptions,
+  ): AsyncIterableIterator<R>;
+  /** A task with two or more required parameters gets each item spread, as in `starmap`. */
+  imapUnordered<A extends SeveralArgs, R>(
+    task: Task<A, R>,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    options?: ImapOptions,
+  ): AsyncIterableIterator<R>;
+  imapUnordered(
+    task: Task<unknown[], unknown>,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
     options: ImapOptions = {},
-  ): AsyncIterableIterator<R> {
-    return this.#stream(task, iterable, false, options) as AsyncIterableIterator<R>;
+  ): AsyncIterableIterator<unknown> {
+    return this.#stream(task, iterable, false, options);
   }
 
   /**
@@ -532,10 +581,13 @@ export class Pool extends EventTarget implements AsyncDisposable {
     return this.#submit(spec, [tuple], true, submit).promise.then((results) => results[0]);
   }
 
-  #asyncResult<R>(promise: Promise<R>, options: AsyncResultCallbacks<R>): AsyncResult<R> {
-    return new AsyncResult(promise, {
-      callback: optionalFunction(options.callback, "callback"),
-      errorCallback: optionalFunction(options.errorCallback, "errorCallback"),
+  /** Checks the callbacks before `start` submits anything: bad options send nothing. */
+  #asyncResult<R>(options: AsyncResultCallbacks<R>, start: () => Promise<R>): AsyncResult<R> {
+    const callback = optionalFunction(options?.callback, "callback");
+    const errorCallback = optionalFunction(options?.errorCallback, "errorCallback");
+    return new AsyncResult(start(), {
+      callback,
+      errorCallback,
       onCallbackError: (error) => this.#report(error),
     });
   }
@@ -623,13 +675,17 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const items = iterable(source, "iterable");
     const chunksize = optionalInteger(options?.chunksize, "chunksize");
     const submit = this.#submitOptions(options, true);
+    const check = itemCheck(star);
+    // An array is checked whole at the call: a bad item throws there and nothing is sent.
+    const checked = Array.isArray(items);
+    if (checked) items.forEach(check);
     const known = knownLength(items);
     const stream = new ChunkStream(items, (chunk) => this.#submit(spec, chunk, star, submit), {
       chunksize: chunksize ??
         (known === undefined ? "auto" : Math.max(1, Math.ceil(known / (4 * this.#size)))),
       buffersize: Infinity,
       signal: submit.signal,
-      check: itemCheck(star),
+      check: checked ? () => {} : check,
     });
     this.#pinned++;
     return this.#drain(stream).finally(() => {
