@@ -14,10 +14,12 @@ import {
   isFailure,
   type Job,
   type JobFn,
+  type SettleHook,
   startJob,
 } from "./job.ts";
 import { type MapFn, mapStream } from "./_map_stream.ts";
 import { describe } from "./task.ts";
+import { Deque } from "./_deque.ts";
 import { type JoinOptions, settlesWithin, timeoutOf } from "./timeout.ts";
 import { iterable, optionalInteger, optionalSignal } from "./_validate.ts";
 
@@ -57,7 +59,6 @@ const DEFAULT_MAP_LIMIT = 100;
 /** Marks "nothing cancels new jobs" (a reason may be any value, even `undefined`). */
 const NOT_CANCELLED: unique symbol = Symbol("not cancelled");
 
-type SettleHook = (job: Job<unknown>) => void;
 type Drain = PromiseWithResolvers<void> & { report?: unknown[] };
 
 /**
@@ -96,7 +97,9 @@ export class Group {
   readonly #limit: number;
   readonly #signal: AbortSignal | undefined;
   readonly #running = new Set<Job<unknown>>();
+  /** Jobs waiting for a slot (membership); `#queue` keeps their order and may hold killed ones. */
   #waiting = new Set<Job<unknown>>();
+  #queue = new Deque<Job<unknown>>();
   #errors: unknown[] = [];
   #closed = false;
   #pumping = false;
@@ -433,6 +436,7 @@ export class Group {
       job.kill(reason);
     } else {
       this.#waiting.add(job);
+      this.#queue.push(job);
       this.#pump();
     }
     return job;
@@ -514,6 +518,7 @@ export class Group {
   #cancelWaiting(reason: unknown): void {
     const waiting = this.#waiting;
     this.#waiting = new Set();
+    this.#queue = new Deque();
     for (const job of waiting) job.kill(reason);
   }
 
@@ -523,8 +528,8 @@ export class Group {
     this.#pumping = true;
     try {
       while (this.#running.size < this.#limit && this.#waiting.size > 0) {
-        const job = this.#waiting.values().next().value as Job<unknown>;
-        this.#waiting.delete(job);
+        const job = this.#queue.shift()!;
+        if (!this.#waiting.delete(job)) continue; // killed while waiting
         this.#running.add(job);
         startJob(job);
       }
