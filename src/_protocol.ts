@@ -60,8 +60,16 @@ export type FromWorker =
     readonly index: number;
     readonly error: ErrorData;
   }
-  /** The worker is going away on its own: `self.close()`, or an uncaught error or rejection. */
-  | { readonly type: "exit"; readonly reason: "close" | "uncaught"; readonly error?: ErrorData };
+  /**
+   * The worker is going away on its own: `self.close()`, `Deno.exit()` /
+   * `process.exit()` (with its `code`), or an uncaught error or rejection.
+   */
+  | {
+    readonly type: "exit";
+    readonly reason: "close" | "exit" | "uncaught";
+    readonly error?: ErrorData;
+    readonly code?: number;
+  };
 
 /** Turns any thrown value into {@linkcode ErrorData}. */
 export function toErrorData(value: unknown, depth = 0): ErrorData {

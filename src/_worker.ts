@@ -39,10 +39,15 @@ function post(message: FromWorker, transfer?: Transferable[]): void {
 }
 
 /** Tells the pool this worker is going away; only the first report counts. */
-function reportExit(reason: "close" | "uncaught", error?: ErrorData): void {
+function reportExit(reason: "close" | "exit" | "uncaught", error?: ErrorData, code?: number): void {
   if (exiting) return;
   exiting = true;
-  post(error === undefined ? { type: "exit", reason } : { type: "exit", reason, error });
+  post({
+    type: "exit",
+    reason,
+    ...(error === undefined ? {} : { error }),
+    ...(code === undefined ? {} : { code }),
+  });
 }
 
 // Registered before anything can await: messages may already be queued.
@@ -73,6 +78,11 @@ globalThis.addEventListener("error", (event) => {
 globalThis.addEventListener("unhandledrejection", (event) => {
   event.preventDefault();
   reportExit("uncaught", toErrorData(event.reason));
+});
+// Deno.exit() (and node:process exit()) in a worker ends only the worker, silently: it
+// fires no event in the parent, only "unload" here, while posting still works.
+globalThis.addEventListener("unload", () => {
+  reportExit("exit", undefined, (Deno as { exitCode?: number }).exitCode);
 });
 
 function init(initializer: TaskSpec | undefined, args: readonly unknown[]): void {

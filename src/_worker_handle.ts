@@ -65,6 +65,8 @@ export class WorkerHandle {
       if (message.type === "exit") {
         const what = message.reason === "close"
           ? "Worker called close() before the task finished"
+          : message.reason === "exit"
+          ? `Worker called Deno.exit(${message.code ?? ""}) before the task finished`
           : `Worker had an uncaught error: ${message.error?.name}: ${message.error?.message}`;
         this.#exit(listener, what, message.error && fromErrorData(message.error));
       } else {
