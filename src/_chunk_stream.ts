@@ -27,7 +27,7 @@ export type Finished =
 export interface ChunkStreamOptions {
   /** Items per chunk, or `"auto"`: start at 1 and double while chunks run under {@linkcode AUTO_TARGET_MS}. */
   chunksize: number | "auto";
-  /** Most chunks in flight or finished-but-unconsumed (`Infinity` for `map`). */
+  /** Most chunks in flight or finished-but-unconsumed. */
   buffersize: number;
   signal?: AbortSignal | undefined;
   /** Checks each item as it is pulled (throwing ends the stream with that error). */

@@ -683,7 +683,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const stream = new ChunkStream(items, (chunk) => this.#submit(spec, chunk, star, submit), {
       chunksize: chunksize ??
         (known === undefined ? "auto" : Math.max(1, Math.ceil(known / (4 * this.#size)))),
-      buffersize: Infinity,
+      // Bounded as in imap: the adaptive chunksize needs finished chunks to grow
+      // (unbounded, a 20k-item generator went out as 20k one-item chunks).
+      buffersize: 4 * this.#size,
       signal: submit.signal,
       check: checked ? () => {} : check,
     });
