@@ -32,7 +32,7 @@ interface Settled<T> {
 }
 
 /** Called once when a job settles; how a `Group` keeps count. */
-type SettleHook = (job: Job<unknown>) => void;
+export type SettleHook = (job: Job<unknown>) => void;
 
 const QUEUED = 0;
 const RUNNING = 1;
