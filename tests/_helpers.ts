@@ -1,0 +1,73 @@
+/**
+ * Shared helpers of the pool test suites.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { liveWorkerCount } from "../mod.ts";
+import { Pool, type PoolOptions, taskModule } from "../mod.ts";
+
+/** Typed references to the fixture task module. */
+export const tasks = taskModule<typeof import("./fixtures/tasks.ts")>(
+  new URL("./fixtures/tasks.ts", import.meta.url),
+);
+
+/**
+ * Creates a pool, runs `fn` with it, then terminates the pool (whatever `fn`
+ * did with it) and asserts that no worker of this process is left alive.
+ */
+export async function withPool<T>(
+  options: PoolOptions,
+  fn: (pool: Pool) => Promise<T>,
+): Promise<T> {
+  assert.equal(liveWorkerCount(), 0, "a worker from an earlier test is still alive");
+  const pool = new Pool(options);
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.terminate();
+    assert.equal(liveWorkerCount(), 0, "a worker outlived its pool");
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A counter the workers can bump (slot 0) and the main thread can read. */
+export function sharedCounter(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+/** Milliseconds `promise` took to settle, and how it settled. */
+export async function timed<T>(
+  promise: Promise<T>,
+): Promise<{ ms: number; value?: T; error?: unknown }> {
+  const start = performance.now();
+  try {
+    const value = await promise;
+    return { ms: performance.now() - start, value };
+  } catch (error) {
+    return { ms: performance.now() - start, error };
+  }
+}
+
+/** Collects everything an async iterable yields, and the error that ended it (if any). */
+export async function drain<T>(
+  iterable: AsyncIterable<T>,
+): Promise<{ values: T[]; error: unknown }> {
+  const values: T[] = [];
+  try {
+    for await (const value of iterable) values.push(value);
+  } catch (error) {
+    return { values, error };
+  }
+  return { values, error: undefined };
+}
+
+/** `[0, 1, ..., n - 1]`. */
+export function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
