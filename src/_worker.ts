@@ -145,13 +145,22 @@ async function loadTask(spec: TaskSpec): Promise<AnyFunction> {
   return fn;
 }
 
+// Deno colours some loader messages even when they do not go to a terminal.
+// deno-lint-ignore no-control-regex
+const ANSI_COLOUR = /\x1b\[[0-9;]*m/g;
+
 async function loadExport(url: string, name: string): Promise<AnyFunction> {
   let module: Record<string, unknown>;
   try {
     module = await import(url);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot load task module ${url}: ${reason}`, { cause: error });
+    const reason = (error instanceof Error ? error.message : String(error)).replace(
+      ANSI_COLOUR,
+      "",
+    );
+    throw new Error(`Cannot load task module ${url} (for task '${name}'): ${reason}`, {
+      cause: error,
+    });
   }
   const value = module[name];
   if (typeof value !== "function") {
