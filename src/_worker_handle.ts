@@ -131,6 +131,14 @@ function createWorker(options: WorkerHandleOptions): Worker {
         { cause: error },
       );
     }
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new Deno.errors.NotCapable(
+        `Option permissions asks for more than this process has (${error.message}): a worker ` +
+          `gets at most its parent's permissions, and multipool adds access to its own modules ` +
+          `(${new URL("./", workerUrl).href}), so the process needs that access too`,
+        { cause: error },
+      );
+    }
     throw error;
   }
 }
