@@ -28,6 +28,9 @@ const BEFORE_EXPRESSION = new Set(
   "return typeof case do else in of new delete void throw instanceof yield await".split(" "),
 );
 
+/** Keywords whose parenthesized head is followed by a statement (where `/` starts a regex). */
+const CONTROL_HEADS = new Set(["if", "while", "for", "switch", "with"]);
+
 /** Globals that exist in a worker but not necessarily on the main thread. */
 const WORKER_GLOBALS = new Set(["self", "postMessage", "close", "onmessage", "name"]);
 
@@ -82,13 +85,18 @@ function tokenize(source: string): Token[] {
   const templates: number[] = [];
   let braces = 0;
   let i = 0;
+  // For each open "(": whether it starts a control head such as `if (...)`.
+  const parens: boolean[] = [];
+  // The ")" tokens that close a control head: a statement, maybe a regex, follows.
+  const headCloses = new Set<Token>();
 
   const regexAllowed = (): boolean => {
     const last = tokens.at(-1);
     if (last === undefined) return true;
     if (last.kind === "literal") return false;
     if (last.kind === "name") return BEFORE_EXPRESSION.has(last.value);
-    return last.value !== ")" && last.value !== "]";
+    if (last.value === ")") return headCloses.has(last);
+    return last.value !== "]";
   };
 
   const readTemplate = (): void => {
@@ -157,7 +165,13 @@ function tokenize(source: string): Token[] {
       const punct = PUNCTUATORS.find((p) => source.startsWith(p, i)) ?? ch;
       if (punct === "{") braces++;
       if (punct === "}") braces--;
-      tokens.push({ kind: "punct", value: punct });
+      const token: Token = { kind: "punct", value: punct };
+      if (punct === "(") {
+        const last = tokens.at(-1);
+        parens.push(last?.kind === "name" && CONTROL_HEADS.has(last.value));
+      }
+      if (punct === ")" && parens.pop()) headCloses.add(token);
+      tokens.push(token);
       i += punct.length;
     }
   }
@@ -192,6 +206,8 @@ function collectDeclared(tokens: Token[]): Set<string> {
     if (t.kind === "name") {
       if ((t.value === "function" || t.value === "class") && next?.kind === "name") {
         declared.add(next.value);
+      } else if (t.value === "function" && isPunct(next, "*") && tokens[i + 2]?.kind === "name") {
+        declared.add(tokens[i + 2].value); // function* name
       } else if (t.value === "let" || t.value === "const" || t.value === "var") {
         declareDeclarators(tokens, i + 1, declareRange);
       } else if (isPunct(next, "=>")) {
@@ -203,7 +219,7 @@ function collectDeclared(tokens: Token[]): Set<string> {
       const before = tokens[i - 1];
       const isArrow = isPunct(after, "=>");
       const isFunctionLike = isPunct(after, "{") && before?.kind === "name" &&
-        !["if", "while", "for", "switch", "with"].includes(before.value);
+        !CONTROL_HEADS.has(before.value);
       if (isArrow || isFunctionLike) declareRange(i + 1, close - 1);
     }
   }
@@ -255,6 +271,9 @@ function isReference(tokens: Token[], i: number): boolean {
   const prev = tokens[i - 1];
   const next = tokens[i + 1];
   if (isPunct(prev, ".") || isPunct(prev, "?.")) return false;
+  if (prev?.kind === "name" && (prev.value === "break" || prev.value === "continue")) {
+    return false; // a label
+  }
   if (
     isPunct(next, ":") && !isPunct(prev, "?") && !(prev?.kind === "name" && prev.value === "case")
   ) {
@@ -283,9 +302,12 @@ function classMemberNames(tokens: Token[]): Set<number> {
       if (v === "(" || v === "[" || v === "{") depth++;
       if (v === ")" || v === "]" || v === "}") depth--;
       const prev = tokens[j - 1];
+      // A name right after a value, with no operator between, starts a member
+      // after an automatic semicolon: `a = 1 <newline> b = 2`.
+      const afterValue = prev?.kind === "literal" || isPunct(prev, ")") || isPunct(prev, "]") ||
+        (prev?.kind === "name" && !BEFORE_EXPRESSION.has(prev.value));
       const startsMember = isPunct(prev, "{") || isPunct(prev, ";") || isPunct(prev, "}") ||
-        isPunct(prev, "*") ||
-        (prev?.kind === "name" && ["static", "get", "set", "async"].includes(prev.value));
+        isPunct(prev, "*") || afterValue;
       if (depth === 1 && tokens[j].kind === "name" && startsMember) members.add(j);
     }
   });
