@@ -3,6 +3,7 @@ import { Group } from "../src/group.ts";
 import { Job } from "../src/job.ts";
 import { sleep } from "../src/sleep.ts";
 import { PoolClosedError } from "../src/errors.ts";
+import { unhandledRejectionsDuring } from "./_group_helpers.ts";
 
 /** A promise with its resolve/reject, to drive jobs step by step. */
 function gate<T = void>(): PromiseWithResolvers<T> {
@@ -281,26 +282,17 @@ Deno.test("Group failure is structured", async (t) => {
   });
 
   await t.step("errors nobody awaits never become unhandled rejections", async () => {
-    let unhandled = 0;
-    const count = (event: PromiseRejectionEvent) => {
-      unhandled++;
-      event.preventDefault();
-    };
-    globalThis.addEventListener("unhandledrejection", count);
-    try {
-      const group = new Group();
+    const group = new Group();
+    const unhandled = await unhandledRejectionsDuring(async () => {
       group.spawn(() => Promise.reject(new Error("ignored 1")));
       group.spawn(() => {
         throw new Error("ignored 2");
       });
       await sleep(10);
-      const error = await group.join().catch((e) => e);
-      assert.ok(error instanceof AggregateError);
-      await sleep(10);
-      assert.equal(unhandled, 0);
-    } finally {
-      globalThis.removeEventListener("unhandledrejection", count);
-    }
+    });
+    assert.equal(unhandled, 0);
+    const error = await group.join().catch((e) => e);
+    assert.ok(error instanceof AggregateError);
   });
 });
 

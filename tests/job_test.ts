@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Job, joinAll, spawn } from "../src/job.ts";
 import { sleep } from "../src/sleep.ts";
 import { TimeoutError } from "../src/errors.ts";
+import { unhandledRejectionsDuring } from "./_group_helpers.ts";
 
 Deno.test("spawn starts a standalone job", async (t) => {
   await t.step("value, ready, successful, awaitable", async () => {
@@ -42,21 +43,14 @@ Deno.test("spawn starts a standalone job", async (t) => {
   });
 
   await t.step("a failed job nobody awaits is no unhandled rejection", async () => {
-    let unhandled = 0;
-    const count = (event: PromiseRejectionEvent) => {
-      unhandled++;
-      event.preventDefault();
-    };
-    globalThis.addEventListener("unhandledrejection", count);
-    try {
-      const job = spawn(() => Promise.reject(new Error("nobody listens")));
-      await sleep(10);
-      assert.equal(job.successful(), false);
-      assert.equal((job.error as Error).message, "nobody listens");
-      assert.equal(unhandled, 0);
-    } finally {
-      globalThis.removeEventListener("unhandledrejection", count);
-    }
+    let job: Job<never> | undefined;
+    const unhandled = await unhandledRejectionsDuring(async () => {
+      job = spawn(() => Promise.reject(new Error("nobody listens")));
+      await sleep(0);
+    });
+    assert.equal(unhandled, 0);
+    assert.equal(job?.successful(), false);
+    assert.equal((job?.error as Error).message, "nobody listens");
   });
 
   await t.step("spawn rejects a non-function with a TypeError naming fn", () => {

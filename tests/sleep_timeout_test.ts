@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { sleep } from "../src/sleep.ts";
 import { withTimeout } from "../src/timeout.ts";
 import { TimeoutError } from "../src/errors.ts";
+import { unhandledRejectionsDuring } from "./_group_helpers.ts";
 
 Deno.test("sleep", async (t) => {
   await t.step("resolves after about ms", async () => {
@@ -87,20 +88,11 @@ Deno.test("withTimeout", async (t) => {
   });
 
   await t.step("a bare promise that loses the race and rejects later is ignored", async () => {
-    let unhandled = 0;
-    const count = (event: PromiseRejectionEvent) => {
-      unhandled++;
-      event.preventDefault();
-    };
-    globalThis.addEventListener("unhandledrejection", count);
-    try {
+    const unhandled = await unhandledRejectionsDuring(async () => {
       const late = sleep(15).then(() => Promise.reject(new Error("late")));
       await assert.rejects(withTimeout(late, 1), TimeoutError);
-      await sleep(30);
-      assert.equal(unhandled, 0);
-    } finally {
-      globalThis.removeEventListener("unhandledrejection", count);
-    }
+    }, 30);
+    assert.equal(unhandled, 0);
   });
 
   await t.step("options.signal aborts the wait and the work", async () => {
