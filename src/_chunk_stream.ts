@@ -62,6 +62,8 @@ export class ChunkStream {
   readonly #iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
   readonly #isAsync: boolean;
   #pendingNext: Promise<IteratorResult<unknown>> | undefined;
+  /** The source (or an item check) threw after some items of a chunk: thrown by the next pull. */
+  #failed: { error: unknown } | undefined;
   #entries: Entry[] = [];
   #inWindow = 0;
   #pulled = 0;
@@ -209,6 +211,7 @@ export class ChunkStream {
   }
 
   async #pull(): Promise<unknown[]> {
+    if (this.#failed !== undefined) throw this.#failed.error;
     const size = this.#size;
     if (this.#array !== undefined) {
       const items = this.#array.slice(this.#pulled, this.#pulled + size);
@@ -216,24 +219,43 @@ export class ChunkStream {
       return items;
     }
     const items: unknown[] = [];
-    while (items.length < size) {
-      const result = this.#isAsync
-        ? await this.#nextAsync(items.length > 0)
-        : (this.#iterator as Iterator<unknown>).next();
-      if (result === NOT_YET) break;
-      if (result.done) {
-        this.#exhausted = true;
-        break;
+    try {
+      while (items.length < size) {
+        const result = this.#isAsync
+          ? await this.#nextAsync(items.length > 0)
+          : (this.#iterator as Iterator<unknown>).next();
+        if (result === NOT_YET) break;
+        if (result.done) {
+          this.#exhausted = true;
+          break;
+        }
+        this.#options.check(result.value, this.#pulled);
+        this.#pulled++;
+        items.push(result.value);
       }
-      this.#options.check(result.value, this.#pulled);
-      this.#pulled++;
-      items.push(result.value);
+    } catch (error) {
+      this.#failLater(items, error);
     }
     return items;
   }
 
+  /** The items pulled before `error` still run; the error comes next, at its position. */
+  #failLater(items: unknown[], error: unknown): void {
+    if (items.length === 0) throw error;
+    this.#failed = { error };
+  }
+
   #checkAll(items: unknown[]): void {
-    for (let i = 0; i < items.length; i++) this.#options.check(items[i], this.#pulled + i);
+    for (let i = 0; i < items.length; i++) {
+      try {
+        this.#options.check(items[i], this.#pulled + i);
+      } catch (error) {
+        items.length = i;
+        this.#pulled += i;
+        this.#failLater(items, error);
+        return;
+      }
+    }
     this.#pulled += items.length;
     if (this.#pulled >= this.#array!.length) this.#exhausted = true;
   }
