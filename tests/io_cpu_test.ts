@@ -38,6 +38,19 @@ function startServer(delay: number): TestServer {
   return { base: `http://127.0.0.1:${server.addr.port}`, stats, close: () => server.shutdown() };
 }
 
+/** Runs `fn` with a fresh server and a 2-worker pool; closes both (the pool checks no worker is left). */
+async function withServerAndPool(
+  delay: number,
+  fn: (server: TestServer, pool: Pool) => Promise<void>,
+): Promise<void> {
+  const server = startServer(delay);
+  try {
+    await withPool({ size: 2 }, (pool) => fn(server, pool));
+  } finally {
+    await server.close();
+  }
+}
+
 /** Endless URLs of `server`; `closed` turns true when the consumer stops pulling. */
 function urlSource(server: TestServer) {
   const source = { pulled: 0, closed: false, urls: urls() };
@@ -89,119 +102,99 @@ async function assertNothingRunning(server: TestServer, group: Group, pool: Pool
 }
 
 Deno.test("fetch through a Group with a limit, stream the bodies into pool.imap", async () => {
-  const server = startServer(2);
-  try {
-    await withPool({ size: 2 }, async (pool) => {
-      await using group = new Group({ limit: LIMIT });
-      const urls = Array.from({ length: 120 }, (_, i) => `${server.base}/${i}`);
-      const bodies = group.imap(fetchText, urls);
-      const lengths: number[] = [];
-      for await (const length of pool.imap((s: string) => s.length, bodies)) lengths.push(length);
-      assert.deepEqual(lengths, urls.map((_, i) => bodyFor(i).length));
-      assert.equal(server.stats.requests, 120);
-      assert.ok(server.stats.peak <= LIMIT, `peak of ${server.stats.peak} requests at once`);
-      await assertNothingRunning(server, group, pool);
-    });
-  } finally {
-    await server.close();
-  }
+  await withServerAndPool(2, async (server, pool) => {
+    await using group = new Group({ limit: LIMIT });
+    const urls = Array.from({ length: 120 }, (_, i) => `${server.base}/${i}`);
+    const bodies = group.imap(fetchText, urls);
+    const lengths: number[] = [];
+    for await (const length of pool.imap((s: string) => s.length, bodies)) lengths.push(length);
+    assert.deepEqual(lengths, urls.map((_, i) => bodyFor(i).length));
+    assert.equal(server.stats.requests, 120);
+    assert.ok(server.stats.peak <= LIMIT, `peak of ${server.stats.peak} requests at once`);
+    await assertNothingRunning(server, group, pool);
+  });
 });
 
 Deno.test("aborting the IO side (the group's signal) stops both sides", async () => {
-  const server = startServer(5);
-  try {
-    await withPool({ size: 2 }, async (pool) => {
-      const controller = new AbortController();
-      await using group = new Group({ limit: LIMIT, signal: controller.signal });
-      const source = urlSource(server);
-      const reason = new Error("IO side aborted");
-      let consumed = 0;
-      const run = async () => {
-        const bodies = group.imap(fetchText, source.urls);
-        for await (const _ of pool.imap((s: string) => s.length, bodies, SMALL_WINDOW)) {
-          if (++consumed === 10) controller.abort(reason);
-        }
-      };
-      await assert.rejects(run(), (e) => e === reason);
-      assert.equal(source.closed, true);
-      // Backpressure on both sides: consumed + pool window + group window (2 * limit).
-      const bound = 10 + SMALL_WINDOW.buffersize + 2 * LIMIT + 1;
-      assert.ok(source.pulled <= bound, `${source.pulled} URLs pulled, at most ${bound} expected`);
-      // join() reports the abort if it cancelled jobs of the group (it usually does).
-      await group.join().catch((e) => assert.equal(e, reason));
-      await assertNothingRunning(server, group, pool);
-    });
-  } finally {
-    await server.close();
-  }
+  await withServerAndPool(5, async (server, pool) => {
+    const controller = new AbortController();
+    await using group = new Group({ limit: LIMIT, signal: controller.signal });
+    const source = urlSource(server);
+    const reason = new Error("IO side aborted");
+    let consumed = 0;
+    const run = async () => {
+      const bodies = group.imap(fetchText, source.urls);
+      for await (const _ of pool.imap((s: string) => s.length, bodies, SMALL_WINDOW)) {
+        if (++consumed === 10) controller.abort(reason);
+      }
+    };
+    await assert.rejects(run(), (e) => e === reason);
+    assert.equal(source.closed, true);
+    // Backpressure on both sides: consumed + pool window + group window (2 * limit).
+    const bound = 10 + SMALL_WINDOW.buffersize + 2 * LIMIT + 1;
+    assert.ok(source.pulled <= bound, `${source.pulled} URLs pulled, at most ${bound} expected`);
+    // join() reports the abort if it cancelled jobs of the group (it usually does).
+    await group.join().catch((e) => assert.equal(e, reason));
+    await assertNothingRunning(server, group, pool);
+  });
 });
 
 Deno.test("aborting the CPU side (pool.imap's signal) stops both sides", async () => {
-  const server = startServer(5);
-  try {
-    await withPool({ size: 2 }, async (pool) => {
-      await using group = new Group({ limit: LIMIT });
-      const controller = new AbortController();
-      const source = urlSource(server);
-      const reason = new Error("CPU side aborted");
-      let consumed = 0;
-      const run = async () => {
-        const bodies = group.imap(fetchText, source.urls);
-        for await (
-          const _ of pool.imap((s: string) => s.length, bodies, { signal: controller.signal })
-        ) {
-          if (++consumed === 10) controller.abort(reason);
-        }
-      };
-      await assert.rejects(run(), (e) => e === reason);
-      await eventually(() => source.closed, "the URL source is closed");
-      await assertNothingRunning(server, group, pool);
-      assert.equal(await group.join(), true);
-    });
-  } finally {
-    await server.close();
-  }
+  await withServerAndPool(5, async (server, pool) => {
+    await using group = new Group({ limit: LIMIT });
+    const controller = new AbortController();
+    const source = urlSource(server);
+    const reason = new Error("CPU side aborted");
+    let consumed = 0;
+    const run = async () => {
+      const bodies = group.imap(fetchText, source.urls);
+      for await (
+        const _ of pool.imap((s: string) => s.length, bodies, { signal: controller.signal })
+      ) {
+        if (++consumed === 10) controller.abort(reason);
+      }
+    };
+    await assert.rejects(run(), (e) => e === reason);
+    await eventually(() => source.closed, "the URL source is closed");
+    await assertNothingRunning(server, group, pool);
+    assert.equal(await group.join(), true);
+  });
 });
 
 Deno.test("a failing CPU task stops the fetching; a consumer break stops both", async (t) => {
-  const server = startServer(2);
-  try {
-    await withPool({ size: 2 }, async (pool) => {
-      await using group = new Group({ limit: LIMIT });
+  await withServerAndPool(2, async (server, pool) => {
+    await using group = new Group({ limit: LIMIT });
 
-      await t.step("task error", async () => {
-        const source = urlSource(server);
-        const bodies = group.imap(fetchText, source.urls);
-        const failOnLong = (s: string) => {
-          if (s.length > 40) throw new RangeError(`Body too long: ${s.length}`);
-          return s.length;
-        };
-        const run = async () => {
-          for await (const _ of pool.imap(failOnLong, bodies)) {
-            // results until the failure
-          }
-        };
-        await assert.rejects(
-          run(),
-          (e) => e instanceof RemoteError && /Body too long/.test(e.message),
-        );
-        await eventually(() => source.closed, "the URL source is closed");
-        await assertNothingRunning(server, group, pool);
-      });
-
-      await t.step("consumer break", async () => {
-        const source = urlSource(server);
-        let consumed = 0;
-        for await (
-          const _ of pool.imap((s: string) => s.length, group.imap(fetchText, source.urls))
-        ) {
-          if (++consumed === 5) break;
+    await t.step("task error", async () => {
+      const source = urlSource(server);
+      const bodies = group.imap(fetchText, source.urls);
+      const failOnLong = (s: string) => {
+        if (s.length > 40) throw new RangeError(`Body too long: ${s.length}`);
+        return s.length;
+      };
+      const run = async () => {
+        for await (const _ of pool.imap(failOnLong, bodies)) {
+          // results until the failure
         }
-        await eventually(() => source.closed, "the URL source is closed");
-        await assertNothingRunning(server, group, pool);
-      });
+      };
+      await assert.rejects(
+        run(),
+        (e) => e instanceof RemoteError && /Body too long/.test(e.message),
+      );
+      await eventually(() => source.closed, "the URL source is closed");
+      await assertNothingRunning(server, group, pool);
     });
-  } finally {
-    await server.close();
-  }
+
+    await t.step("consumer break", async () => {
+      const source = urlSource(server);
+      let consumed = 0;
+      for await (
+        const _ of pool.imap((s: string) => s.length, group.imap(fetchText, source.urls))
+      ) {
+        if (++consumed === 5) break;
+      }
+      await eventually(() => source.closed, "the URL source is closed");
+      await assertNothingRunning(server, group, pool);
+    });
+  });
 });
