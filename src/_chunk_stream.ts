@@ -106,13 +106,22 @@ export class ChunkStream {
   async next(ordered: boolean): Promise<Finished | undefined> {
     for (;;) {
       this.#options.signal?.throwIfAborted();
-      const index = ordered
-        ? (this.#entries[0]?.finished ? 0 : -1)
-        : this.#entries.findIndex((e) => e.finished !== undefined);
+      const index = ordered ? (this.#entries[0]?.finished ? 0 : -1) : this.#firstFinished();
       if (index >= 0) return this.#entries.splice(index, 1)[0].finished;
       if (this.#entries.length === 0 && this.#fed) return undefined;
       await new Promise<void>((resolve) => (this.#wakeConsumer = resolve));
     }
+  }
+
+  /**
+   * Unordered: the first finished chunk. An error that ended the input (the
+   * source threw, or the pool refused a chunk after close()) is the last
+   * entry and comes only after the chunks still in flight, so none is lost.
+   */
+  #firstFinished(): number {
+    const index = this.#entries.findIndex((e) => e.finished !== undefined && e.chunk !== undefined);
+    if (index >= 0) return index;
+    return this.#entries.length === 1 && this.#entries[0].finished ? 0 : -1;
   }
 
   /** The consumer is done with one chunk it took: another may be pulled. */
@@ -285,19 +294,28 @@ export class ChunkStream {
 export class StreamIterator implements AsyncIterableIterator<unknown> {
   readonly #start: () => ChunkStream;
   readonly #ordered: boolean;
+  readonly #signal: AbortSignal | undefined;
   #stream: ChunkStream | undefined;
   #results: ArrayLike<unknown> | undefined;
   #position = 0;
   #finished = false;
   #pending: Promise<IteratorResult<unknown>> | undefined;
 
-  constructor(start: () => ChunkStream, ordered: boolean) {
+  constructor(
+    start: () => ChunkStream,
+    options: { ordered: boolean; signal: AbortSignal | undefined },
+  ) {
     this.#start = start;
-    this.#ordered = ordered;
+    this.#ordered = options.ordered;
+    this.#signal = options.signal;
   }
 
   next(): Promise<IteratorResult<unknown>> {
     if (this.#pending !== undefined) return this.#pending.then(() => this.next());
+    if (this.#signal?.aborted && !this.#finished) {
+      this.#finish();
+      return Promise.reject(this.#signal.reason);
+    }
     const results = this.#results;
     if (results !== undefined && this.#position < results.length) {
       return Promise.resolve({ value: results[this.#position++], done: false });

@@ -735,7 +735,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
           signal: submit.signal,
           check: itemCheck(false),
         }),
-      ordered,
+      { ordered, signal: submit.signal },
     );
   }
 
