@@ -8,6 +8,7 @@
 import { coroutines } from "./coroutines.ts";
 import { cpuSpeedup } from "./cpu_speedup.ts";
 import { imapProgress } from "./imap_progress.ts";
+import { ioCpu } from "./io_cpu.ts";
 import { mandelbrot } from "./mandelbrot.ts";
 import { methodsTable } from "./methods_table.ts";
 import { formatMs, now, type PartOptions } from "./output.ts";
@@ -36,6 +37,11 @@ export const PARTS: readonly Part[] = [
     run: methodsTable,
   },
   { name: "coroutines", title: "Two coroutines in a Group (gevent)", run: coroutines },
+  {
+    name: "io",
+    title: "IO and CPU together: a Group fetches, pool.imap hashes with WASM",
+    run: ioCpu,
+  },
   { name: "cpu", title: "CPU-bound WASM kernel: 1 worker vs all cores", run: cpuSpeedup },
   {
     name: "imap",

@@ -3,6 +3,7 @@ import { liveWorkerCount } from "../mod.ts";
 import { coroutines } from "../demo/coroutines.ts";
 import { cpuSpeedup } from "../demo/cpu_speedup.ts";
 import { imapProgress } from "../demo/imap_progress.ts";
+import { ioCpu } from "../demo/io_cpu.ts";
 import { main, PARTS } from "../demo/main.ts";
 import { mandelbrot } from "../demo/mandelbrot.ts";
 import { methodsTable } from "../demo/methods_table.ts";
@@ -17,6 +18,18 @@ function test(name: string, fn: (lines: string[], print: (line: string) => void)
     assert.equal(liveWorkerCount(), 0, "a worker outlived the demo part");
   });
 }
+
+test("io: a Group feeds pool.imap; an abort stops both sides", async (lines, print) => {
+  const result = await ioCpu({ quick: true, print });
+  assert.equal(result.hashed, 40, "every document fetched and hashed");
+  assert.ok(result.peakRequests >= 2 && result.peakRequests <= 16, `peak ${result.peakRequests}`);
+  assert.equal(result.beforeAbort, 10, "no hash is yielded after the abort");
+  assert.deepEqual(result.leftRunning, { requests: 0, workers: 0 });
+  assert.ok(
+    lines.some((line) => line.startsWith("Aborted after 10 hashes: Enough")),
+    lines.join("\n"),
+  );
+});
 
 test(
   "registration: every Process exits 0 and the pool registers every user",
