@@ -1,11 +1,31 @@
 /**
- * multipool: Python's `multiprocessing.Pool` for Deno, on Web Workers, with
- * hot kernels in AssemblyScript compiled to WebAssembly.
+ * multipool: Python's `multiprocessing` (`Pool`, `Process`) and gevent's
+ * coroutine groups for Deno. CPU work runs in a pool of Web Workers, hot
+ * kernels are AssemblyScript compiled to WebAssembly, and IO runs in a
+ * structured async `Group` on the main thread. Every submitted task settles,
+ * whatever its worker does.
  *
+ * @example Map over a pool
+ * ```ts
+ * import { Pool } from "@multipool/multipool";
+ * await using pool = new Pool({ size: 2 });
+ * console.log(await pool.map((x: number) => x * x, [1, 2, 3])); // [1, 4, 9]
+ * ```
+ *
+ * @example Built-in WASM kernels
  * ```ts
  * import { kernels, Pool } from "@multipool/multipool";
  * await using pool = new Pool({ size: 2 });
- * console.log(await pool.starmap(kernels.countPrimes, [[0, 1e5], [1e5, 2e5]])); // [9592, 8392]
+ * console.log(await pool.map(kernels.countPrimes, [[0, 1e5], [1e5, 2e5]])); // [9592, 8392]
+ * ```
+ *
+ * @example IO in a Group feeding CPU work in a Pool
+ * ```ts
+ * import { Group, Pool } from "@multipool/multipool";
+ * await using group = new Group({ limit: 10 });
+ * await using pool = new Pool({ size: 2 });
+ * const words = group.imap(async (n: number) => "word ".repeat(n), [1, 2, 3]);
+ * for await (const length of pool.imap((s: string) => s.length, words)) console.log(length);
  * ```
  *
  * @module
