@@ -11,7 +11,6 @@ import {
   liveWorkerCount,
   Pool,
   PoolClosedError,
-  type PoolOptions,
   QueueFullError,
   RemoteError,
   taskModule,
@@ -19,109 +18,16 @@ import {
   wasmModule,
   WorkerCrashedError,
 } from "../mod.ts";
-import type * as Faulty from "./fixtures/faulty_tasks.ts";
-
-const faulty = taskModule<typeof Faulty>(new URL("./fixtures/faulty_tasks.ts", import.meta.url));
-
-/** How long a fault may take to reject its task (generous: a noisy 2-core machine). */
-const SETTLE_MS = 2000;
-
-// deno-lint-ignore no-explicit-any
-type ErrorClass = new (...args: any[]) => Error;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `condition` every 10 ms; fails naming `what` after `ms`. */
-async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) assert.fail(`Timed out after ${ms} ms waiting for ${what}`);
-    await delay(10);
-  }
-}
-
-/**
- * Asserts that `promise` rejects with an instance of `type` whose message
- * matches `pattern`, within `ms`; a promise that never settles fails the
- * test instead of hanging it.
- */
-async function rejectsWithin<E extends Error>(
-  promise: Promise<unknown>,
-  type: new (...args: never[]) => E,
-  pattern: RegExp,
-  ms = SETTLE_MS,
-): Promise<E> {
-  const start = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const pending = Symbol("pending");
-  const guard = new Promise<typeof pending>((resolve) => {
-    timer = setTimeout(() => resolve(pending), 3 * ms);
-  });
-  try {
-    const outcome = await Promise.race([promise, guard]);
-    assert.notEqual(outcome, pending, `still pending after ${3 * ms} ms`);
-    assert.fail(`resolved with ${String(outcome)} instead of rejecting with ${type.name}`);
-  } catch (error) {
-    if (error instanceof assert.AssertionError) throw error;
-    const took = performance.now() - start;
-    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
-    assert.match(error.message, pattern);
-    assert.ok(took < ms, `${type.name} took ${took.toFixed(0)} ms (limit ${ms} ms)`);
-    return error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Runs `fault()` while a bystander task sleeps on another worker, asserts
- * the fault rejects as {@linkcode rejectsWithin} says and that the bystander
- * still resolves with its value.
- */
-async function fault<E extends Error>(
-  pool: Pool,
-  run: () => Promise<unknown>,
-  type: new (...args: never[]) => E,
-  pattern: RegExp,
-): Promise<E> {
-  const bystander = pool.apply(faulty.sleep, [300, "bystander"]);
-  bystander.catch(() => {}); // not unhandled when an assertion below fails first
-  const error = await rejectsWithin(run(), type, pattern);
-  assert.equal(await bystander, "bystander");
-  return error;
-}
-
-/** The pool is at full size and every worker serves a task. */
-async function assertHealed(pool: Pool): Promise<void> {
-  await until(() => pool.stats().alive === pool.size, "the pool to be back at full size");
-  // Concurrent sleeps land on distinct workers: each worker runs one chunk at a time.
-  const names = await Promise.all(
-    Array.from({ length: pool.size }, () => pool.apply(faulty.nameAfter, [150])),
-  );
-  assert.equal(new Set(names).size, pool.size, `workers that served: ${names}`);
-  // One chunk: a pool with maxQueue may refuse more.
-  assert.deepEqual(await pool.map(faulty.square, [1, 2, 3, 4], { chunksize: 4 }), [1, 4, 9, 16]);
-  assert.ok(liveWorkerCount() <= pool.size, `${liveWorkerCount()} live workers`);
-}
-
-/** A fresh pool for `fn`; then it must have healed, and terminate() must leave no worker. */
-async function withFaults(
-  options: PoolOptions,
-  fn: (pool: Pool) => Promise<void>,
-  healed = true,
-): Promise<void> {
-  assert.equal(liveWorkerCount(), 0, "a worker of an earlier test is alive");
-  const pool = new Pool(options);
-  try {
-    await fn(pool);
-    if (healed) await assertHealed(pool);
-  } finally {
-    await pool.terminate();
-  }
-  assert.equal(liveWorkerCount(), 0, "a worker outlived terminate()");
-}
+import {
+  delay,
+  deno,
+  fault,
+  faulty,
+  FAULTY_SCRIPT,
+  rejectsWithin,
+  until,
+  withFaults,
+} from "./_fault_helpers.ts";
 
 Deno.test("1: a task that throws rejects with RemoteError and keeps its worker", async (t) => {
   await withFaults({ size: 2 }, async (pool) => {
@@ -262,14 +168,8 @@ Deno.test("2: an uncaught error or unhandled rejection in the worker fails only 
     );
   });
   await t.step("neither exits the host process (a separate deno run, no listeners)", async () => {
-    const script = new URL("./fixtures/faulty_script.ts", import.meta.url);
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", script.href, "faults"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(output.stdout);
-    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    const { code, stdout, stderr } = await deno(["run", "-A", FAULTY_SCRIPT, "faults"]);
+    assert.equal(code, 0, stderr);
     assert.equal(
       stdout,
       [..."1234"].map(() => "WorkerCrashedError\n").join("") + "square 49\nlive 0\n",
