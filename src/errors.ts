@@ -112,14 +112,14 @@ export class TimeoutError extends Error {
  * import { Pool, QueueFullError } from "@multipool/multipool";
  * await using pool = new Pool({ size: 1, maxQueue: 1 });
  * const slow = (ms: number) => new Promise((r) => setTimeout(r, ms));
- * const running = pool.apply(slow, [50]);
- * const queued = pool.apply(slow, [50]);
+ * const accepted: Promise<unknown>[] = [];
  * try {
- *   await pool.apply(slow, [50]);
+ *   // One chunk runs, one waits: the third submission at the latest is refused.
+ *   for (let i = 0; i < 5; i++) accepted.push(pool.apply(slow, [20]));
  * } catch (e) {
  *   console.log(e instanceof QueueFullError); // true
  * }
- * await Promise.all([running, queued]);
+ * await Promise.all(accepted);
  * ```
  */
 export class QueueFullError extends Error {

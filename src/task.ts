@@ -73,11 +73,15 @@ export type TaskModule<M> = {
  * module the first time it runs one of its tasks. A module or export that
  * does not exist fails the task with an error naming both.
  *
+ * Usually the type comes from the module itself:
+ * `taskModule<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url))`.
+ * Any URL a worker can import works, `data:` included:
+ *
  * @example
  * ```ts
  * import { Pool, taskModule } from "@multipool/multipool";
- * // tasks.ts: export function square(x: number): number { return x * x; }
- * const tasks = taskModule<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url));
+ * const source = "export function square(x) { return x * x; }";
+ * const tasks = taskModule<{ square(x: number): number }>(`data:text/javascript,${source}`);
  * await using pool = new Pool({ size: 2 });
  * console.log(await pool.map(tasks.square, [1, 2, 3])); // [1, 4, 9]
  * ```
