@@ -19,6 +19,7 @@
  */
 
 import { Group } from "../src/group.ts";
+import { type ReportRow, reportRows } from "./_report.ts";
 import { JOBS, LIMIT, viaGroupImap, viaGroupSpawn, viaPromiseAll } from "./group_workloads.ts";
 
 const args = parseArgs(Deno.args);
@@ -295,3 +296,32 @@ console.log(
 );
 if (http.firstError) console.log(`first error: ${http.firstError}`);
 if (http.errors > 0) Deno.exitCode = 1;
+
+const rows: ReportRow[] = [{
+  workload: `${JOB_COUNT / 1000}k sleep(0) jobs, limit ${LIMIT}`,
+  ours: `Group ${fmtMs(deno.groupSpawn)}`,
+  against: "Promise.all",
+  theirs: fmtMs(deno.promiseAll),
+  ratio: deno.promiseAll / deno.groupSpawn,
+  target: "overhead <= 2x",
+  pass: overhead <= 2,
+}];
+if (typeof py !== "string") {
+  rows.push({
+    workload: `${JOB_COUNT / 1000}k sleep(0) jobs, limit ${LIMIT}`,
+    ours: `Group ${fmtMs(deno.groupSpawn)}`,
+    against: `gevent ${py.version} Pool(${LIMIT})`,
+    theirs: fmtMs(py.pool),
+    ratio: py.pool / deno.groupSpawn,
+  });
+}
+rows.push({
+  workload: `${REQUESTS / 1000}k HTTP GETs, limit ${HTTP_LIMIT}`,
+  ours: `${perSecond(REQUESTS, http.ms)}, ${http.errors} errors`,
+  against: "no errors",
+  theirs: "0 errors",
+  ratio: http.errors === 0 ? 1 : 0,
+  target: "0 errors",
+  pass: http.errors === 0,
+});
+reportRows(rows);

@@ -9,6 +9,7 @@
  * @module
  */
 import { compileKernels, kernels, Pool } from "../mod.ts";
+import { reportRows } from "./_report.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(`--${name}`);
@@ -52,3 +53,12 @@ console.log(
   `  speedup  ${speedup.toFixed(2)}x (target >= 1.85x: ${speedup >= 1.85 ? "PASS" : "MISS"}; ` +
     `${navigator.hardwareConcurrency} cores)`,
 );
+reportRows([{
+  workload: `countPrimes [0, ${hi}), ${chunks} chunks`,
+  ours: `Pool(2) ${two.ms.toFixed(0)} ms`,
+  against: "Pool(1)",
+  theirs: `${one.ms.toFixed(0)} ms`,
+  ratio: speedup,
+  target: ">= 1.85x",
+  pass: speedup >= 1.85,
+}]);
