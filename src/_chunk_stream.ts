@@ -71,6 +71,8 @@ export class ChunkStream {
   #exhausted = false;
   /** The feeder is done: every chunk it will ever start is in `#entries`. */
   #fed = false;
+  /** A chunk failed: the stream ends at it, so nothing after it is pulled or started. */
+  #failing = false;
   #stopped = false;
   #wakeConsumer: (() => void) | undefined;
   #wakeFeeder: (() => void) | undefined;
@@ -166,10 +168,10 @@ export class ChunkStream {
         while (this.#inWindow >= this.#options.buffersize && !this.#stopped) {
           await new Promise<void>((resolve) => (this.#wakeFeeder = resolve));
         }
-        if (this.#stopped || this.#options.signal?.aborted) break;
+        if (this.#stopped || this.#failing || this.#options.signal?.aborted) break;
         const offset = this.#pulled;
         const items = await this.#pull();
-        if (this.#stopped) break;
+        if (this.#stopped || this.#failing) break;
         if (items.length > 0) this.#start(offset, items);
         if (this.#exhausted) break;
       }
@@ -182,7 +184,7 @@ export class ChunkStream {
       });
       this.#exhausted = true;
     } finally {
-      this.#exhausted = true;
+      // #exhausted stays false when the feeder just stopped: stop() still closes the source.
       this.#fed = true;
       this.#wake();
     }
@@ -207,8 +209,22 @@ export class ChunkStream {
         this.#grow(chunk.runTime);
         this.#finish(entry, { ok: true, offset, results });
       },
-      (error) => this.#finish(entry, { ok: false, offset, error }),
+      (error) => {
+        this.#dropAfter(entry);
+        this.#finish(entry, { ok: false, offset, error });
+      },
     );
+  }
+
+  /**
+   * A chunk failed: no consumer takes a chunk after it, so the ones not yet
+   * started are dropped now, before a worker that frees up can start them.
+   */
+  #dropAfter(failed: Entry): void {
+    this.#failing = true;
+    const at = this.#entries.indexOf(failed);
+    if (at < 0) return;
+    for (const entry of this.#entries.slice(at + 1)) entry.chunk?.cancel();
   }
 
   #grow(runTime: number): void {

@@ -877,9 +877,17 @@ export class Pool extends EventTarget implements AsyncDisposable {
       case "error": {
         const chunk = slot.chunk;
         if (chunk === undefined || chunk.id !== message.id) return;
-        if (message.type === "done") this.#settle(chunk, undefined, message.results);
-        else this.#settle(chunk, new RemoteError(message.error));
-        this.#release(slot);
+        if (message.type === "done") {
+          this.#settle(chunk, undefined, message.results);
+          this.#release(slot);
+          return;
+        }
+        this.#settle(chunk, new RemoteError(message.error));
+        // Free the worker after the failure's first reaction, in which a map
+        // or imap drops its chunks not yet started: none of them starts here.
+        queueMicrotask(() => {
+          if (this.#slots.has(slot) && slot.chunk === chunk) this.#release(slot);
+        });
       }
     }
   }

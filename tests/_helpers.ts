@@ -31,6 +31,17 @@ export async function withPool<T>(
   }
 }
 
+/**
+ * Runs one {@linkcode tasks.meet} per worker at once: every worker is up and
+ * idle afterwards. Returns, per worker, its name and what the fixture's
+ * initializer recorded in it.
+ */
+export function warmUp(pool: Pool): Promise<[worker: string, setup: unknown][]> {
+  const counter = sharedCounter();
+  const calls = Array.from({ length: pool.size }, (): [Int32Array, number] => [counter, pool.size]);
+  return pool.starmap(tasks.meet, calls, { chunksize: 1 });
+}
+
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { PoolClosedError, RemoteError, TaskTimeoutError } from "../mod.ts";
-import { delay, drain, range, sharedCounter, tasks, timed, withPool } from "./_helpers.ts";
+import { delay, drain, range, sharedCounter, tasks, timed, warmUp, withPool } from "./_helpers.ts";
 
 /** A generator over `0..n-1` (endless by default) that counts what it produced and whether it was closed. */
 function counting(n = Infinity) {
@@ -62,7 +62,7 @@ Deno.test("imap yields in input order, imapUnordered in completion order", async
 
   await t.step("imapUnordered yields each result as it arrives", async () => {
     await withPool({ size: 2 }, async (pool) => {
-      await pool.map(tasks.square, [1, 2], { chunksize: 1 }); // both workers up
+      await warmUp(pool);
       // One worker sleeps 900 ms; the other does 50 then 300.
       const seen: number[] = [];
       for await (const ms of pool.imapUnordered(tasks.sleepMs, [900, 50, 300], { chunksize: 1 })) {
@@ -320,6 +320,25 @@ Deno.test("errors end the stream at the right place", async (t) => {
     });
   });
 
+  await t.step("chunks after a failing one never start", async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      for (const method of ["imap", "imapUnordered"] as const) {
+        const counter = sharedCounter();
+        const items = (function* () {
+          yield [counter, 50, "fail"] as [Int32Array, number, number | "fail"];
+          for (const i of range(20)) yield [counter, 0, i] as [Int32Array, number, number];
+        })();
+        const { values, error } = await drain(
+          pool[method](tasks.counted, items, { chunksize: 1, buffersize: 8 }),
+        );
+        assert.deepEqual(values, []);
+        assert.ok(error instanceof RemoteError, String(error));
+        await delay(200);
+        assert.equal(counter[0], 1, `${method}: ${counter[0]} items started`);
+      }
+    });
+  });
+
   await t.step("imap with chunksize 3: ends at the failing item's chunk", async () => {
     await withPool({ size: 2 }, async (pool) => {
       const { values, error } = await drain(pool.imap(failAtFive, range(20), { chunksize: 3 }));
@@ -332,7 +351,7 @@ Deno.test("errors end the stream at the right place", async (t) => {
 
   await t.step("imapUnordered: ends when the failure arrives", async () => {
     await withPool({ size: 2 }, async (pool) => {
-      await pool.map(tasks.square, [1, 2], { chunksize: 1 });
+      await warmUp(pool);
       const stream = pool.imapUnordered(
         (ms: number) =>
           new Promise((resolve, reject) =>

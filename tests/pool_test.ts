@@ -14,7 +14,7 @@ import {
   TaskTimeoutError,
   TimeoutError,
 } from "../mod.ts";
-import { delay, range, sharedCounter, tasks, timed, withPool } from "./_helpers.ts";
+import { delay, range, sharedCounter, tasks, timed, warmUp, withPool } from "./_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Loose = Record<string, (...args: any[]) => any>;
@@ -88,8 +88,7 @@ Deno.test("new Pool: size and option checks", async (t) => {
 Deno.test("initializer and initArgs run in every worker", async (t) => {
   await t.step("a task module initializer, seen by both workers", async () => {
     await withPool({ size: 2, initializer: tasks.setup, initArgs: ["hello"] }, async (pool) => {
-      // Two slow items at once: each worker takes one.
-      const seen = await pool.map(tasks.readSetupAfter, [200, 200], { chunksize: 1 });
+      const seen = await warmUp(pool); // one call on each worker
       assert.equal(new Set(seen.map(([worker]) => worker)).size, 2, JSON.stringify(seen));
       assert.deepEqual(seen.map(([, value]) => value), ["hello", "hello"]);
     });
@@ -104,14 +103,18 @@ Deno.test("initializer and initArgs run in every worker", async (t) => {
       initArgs: [41],
     };
     await withPool(options, async (pool) => {
-      const read = (ms: number) =>
-        new Promise<[string?, number?]>((resolve) =>
-          setTimeout(() => {
-            const scope = globalThis as { name?: string; configured?: number };
-            resolve([scope.name, scope.configured]);
-          }, ms)
-        );
-      const seen = await pool.map(read, [200, 200], { chunksize: 1 });
+      // Both calls wait for each other, so each worker runs one.
+      const read = (counter: Int32Array) => {
+        Atomics.add(counter, 0, 1);
+        Atomics.notify(counter, 0);
+        for (let tries = 0; Atomics.load(counter, 0) < 2 && tries < 100; tries++) {
+          Atomics.wait(counter, 0, 1, 50);
+        }
+        const scope = globalThis as { name?: string; configured?: number };
+        return [scope.name, scope.configured] as const;
+      };
+      const counter = sharedCounter();
+      const seen = await pool.map(read, [counter, counter], { chunksize: 1 });
       assert.equal(new Set(seen.map(([worker]) => worker)).size, 2, JSON.stringify(seen));
       assert.deepEqual(seen.map(([, value]) => value), [41, 41]);
     });
@@ -149,11 +152,15 @@ Deno.test("maxTasksPerWorker recycles workers and results stay correct", async (
     assert.deepEqual(runLengths(names), [2, 2, 2], `names: ${names}`);
     assert.equal(new Set(names).size, 3);
     assert.equal(pool.stats().replaced, 3);
+    // A chunk counts as one task: 4 chunks of 3 items, 2 chunks per worker.
+    const perChunk = await pool.map(tasks.workerName, range(12), { chunksize: 3 });
+    assert.deepEqual(runLengths(perChunk), [6, 6], `names: ${perChunk}`);
+    assert.equal(pool.stats().replaced, 5);
     assert.deepEqual(
       await pool.map(tasks.square, range(40), { chunksize: 3 }),
       range(40).map((x) => x * x),
     );
-    assert.ok(pool.stats().replaced >= 3 + 6);
+    assert.equal(pool.stats().replaced, 5 + 7);
     assert.equal(pool.stats().alive, 1);
   });
 });
@@ -537,7 +544,7 @@ Deno.test("starmap and starmapAsync apply task(...args) per element", async () =
 
 Deno.test("map fails fast and drops chunks not yet started", async () => {
   await withPool({ size: 2 }, async (pool) => {
-    await pool.map(tasks.square, [1, 2], { chunksize: 1 }); // both workers up
+    await warmUp(pool);
     const counter = sharedCounter();
     const items: [Int32Array, number, number | "fail"][] = [
       [counter, 10_000, 0], // runs on one worker for 10 s
@@ -549,10 +556,8 @@ Deno.test("map fails fast and drops chunks not yet started", async () => {
     assert.equal(error.cause.name, "RangeError");
     assert.ok(ms < 2000, `rejected after ${ms} ms while a chunk sleeps 10 s`);
     await delay(300);
-    // The two first chunks ran; at most one more started in the turn the
-    // failure arrived (its worker picked the next chunk before the map saw
-    // the error); the other 19+ were dropped.
-    assert.ok(counter[0] >= 2 && counter[0] <= 3, `${counter[0]} items started`);
+    // Only the two first chunks ever started: the 20 after them were dropped.
+    assert.equal(counter[0], 2, `${counter[0]} items started`);
     assert.equal(pool.stats().queued, 0);
   });
 });
@@ -672,7 +677,7 @@ Deno.test("stats() reports size, alive, busy, queued, completed, failed, timings
       [fresh.busy, fresh.queued, fresh.completed, fresh.failed, fresh.replaced],
       [0, 0, 0, 0, 0],
     );
-    await pool.map(tasks.square, [1, 2], { chunksize: 1 });
+    await warmUp(pool);
     const sleeping = pool.map(tasks.sleepMs, [300, 300, 300, 300], { chunksize: 1 });
     await delay(100);
     const busy = pool.stats();
@@ -683,7 +688,7 @@ Deno.test("stats() reports size, alive, busy, queued, completed, failed, timings
     const after = pool.stats();
     assert.equal(after.busy, 0);
     assert.equal(after.queued, 0);
-    assert.equal(after.completed, 6, "completed counts items");
+    assert.equal(after.completed, 6, "completed counts items (2 to warm up)");
     assert.equal(after.failed, 1, "failed counts chunks");
     assert.equal(after.alive, 2);
     assert.ok(after.runTime.p50 > 0 && after.runTime.max >= 250, JSON.stringify(after.runTime));
