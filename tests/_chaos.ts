@@ -17,6 +17,7 @@ import {
   WorkerCrashedError,
 } from "../mod.ts";
 import type * as Faulty from "./fixtures/faulty_tasks.ts";
+import { random } from "./_random.ts";
 
 const faulty = taskModule<typeof Faulty>(new URL("./fixtures/faulty_tasks.ts", import.meta.url));
 
@@ -63,18 +64,6 @@ export interface ChaosReport {
   readonly peakLive: number;
   /** Wall time (ms). */
   readonly ms: number;
-}
-
-/** mulberry32: a small seeded PRNG. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Why `outcome` is wrong for an item of `kind` with input `x`, or `undefined` when it is right. */

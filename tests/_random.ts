@@ -1,0 +1,18 @@
+/**
+ * A seeded PRNG for tests and benchmarks, so that a failing run can be
+ * replayed with the same seed (e.g. `MULTIPOOL_SEED`).
+ *
+ * @module
+ */
+
+/** mulberry32: returns a function giving numbers in `[0, 1)`, the same sequence for the same seed. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
