@@ -41,6 +41,17 @@ export const AUTO_MAX_CHUNK = 4096;
 
 const NOT_YET = Symbol("not yet");
 
+/**
+ * A chunk as pulled: an array, or, for a sync source of plain numbers, a
+ * `Float64Array` filled as the values are pulled (off the JS heap, so a
+ * long stream of numbers does not grow the main thread's heap, and sent to
+ * the worker by transfer without a second packing pass).
+ */
+export type ChunkItems = unknown[] | Float64Array<ArrayBuffer>;
+
+/** Chunks of at least this many items are pulled into a Float64Array while the values are numbers. */
+const PACK_MIN = 16;
+
 /** Resolves after a few microtask turns: an async source with a value at hand answers sooner. */
 function soon(): Promise<typeof NOT_YET> {
   let p: Promise<unknown> = Promise.resolve();
@@ -56,12 +67,14 @@ interface Entry {
 
 /** Pulls, chunks, submits and hands back finished chunks; see the module doc. */
 export class ChunkStream {
-  readonly #submit: (items: unknown[]) => SubmittedChunk;
+  readonly #submit: (items: ChunkItems) => SubmittedChunk;
   readonly #options: ChunkStreamOptions;
   readonly #array: readonly unknown[] | undefined;
   readonly #iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
   readonly #isAsync: boolean;
   #pendingNext: Promise<IteratorResult<unknown>> | undefined;
+  /** Numbers pulled into a Float64Array before a value that is not a number; the array path goes on. */
+  #spill: unknown[] | undefined;
   /** The source (or an item check) threw after some items of a chunk: thrown by the next pull. */
   #failed: { error: unknown } | undefined;
   #entries: Entry[] = [];
@@ -80,7 +93,7 @@ export class ChunkStream {
 
   constructor(
     source: Iterable<unknown> | AsyncIterable<unknown>,
-    submit: (items: unknown[]) => SubmittedChunk,
+    submit: (items: ChunkItems) => SubmittedChunk,
     options: ChunkStreamOptions,
   ) {
     this.#submit = submit;
@@ -190,7 +203,7 @@ export class ChunkStream {
     }
   }
 
-  #start(offset: number, items: unknown[]): void {
+  #start(offset: number, items: ChunkItems): void {
     const entry: Entry = { offset, chunk: undefined, finished: undefined };
     this.#entries.push(entry);
     this.#inWindow++;
@@ -235,7 +248,7 @@ export class ChunkStream {
     }
   }
 
-  async #pull(): Promise<unknown[]> {
+  async #pull(): Promise<ChunkItems> {
     if (this.#failed !== undefined) throw this.#failed.error;
     const size = this.#size;
     if (this.#array !== undefined) {
@@ -243,7 +256,12 @@ export class ChunkStream {
       this.#checkAll(items);
       return items;
     }
-    const items: unknown[] = [];
+    if (!this.#isAsync && size >= PACK_MIN && this.#spill === undefined) {
+      const packed = this.#pullNumbers(size);
+      if (packed !== undefined) return packed;
+    }
+    const items: unknown[] = this.#spill ?? [];
+    this.#spill = undefined;
     try {
       while (items.length < size) {
         const result = this.#isAsync
@@ -264,8 +282,42 @@ export class ChunkStream {
     return items;
   }
 
+  /**
+   * Pulls up to `size` values of a sync source into a Float64Array while
+   * they are plain numbers. At the first value that is not, keeps what it
+   * has in `#spill` and returns undefined: `#pull` goes on with an array.
+   */
+  #pullNumbers(size: number): Float64Array<ArrayBuffer> | undefined {
+    const iterator = this.#iterator as Iterator<unknown>;
+    const check = this.#options.check;
+    const packed = new Float64Array(size);
+    let n = 0;
+    try {
+      while (n < size) {
+        const result = iterator.next();
+        if (result.done) {
+          this.#exhausted = true;
+          break;
+        }
+        const value = result.value;
+        check(value, this.#pulled);
+        this.#pulled++;
+        if (typeof value !== "number") {
+          const items: unknown[] = Array.from(packed.subarray(0, n));
+          items.push(value);
+          this.#spill = items;
+          return undefined;
+        }
+        packed[n++] = value;
+      }
+    } catch (error) {
+      this.#failLater(packed.subarray(0, n), error);
+    }
+    return n === size ? packed : packed.slice(0, n);
+  }
+
   /** The items pulled before `error` still run; the error comes next, at its position. */
-  #failLater(items: unknown[], error: unknown): void {
+  #failLater(items: ArrayLike<unknown>, error: unknown): void {
     if (items.length === 0) throw error;
     this.#failed = { error };
   }

@@ -6,7 +6,12 @@
 
 import { packNumbers, type TaskSpec } from "./_protocol.ts";
 import { AsyncResult, type AsyncResultCallbacks } from "./async_result.ts";
-import { ChunkStream, StreamIterator, type SubmittedChunk } from "./_chunk_stream.ts";
+import {
+  type ChunkItems,
+  ChunkStream,
+  StreamIterator,
+  type SubmittedChunk,
+} from "./_chunk_stream.ts";
 import { Deque } from "./_deque.ts";
 import {
   PoolClosedError,
@@ -612,7 +617,12 @@ export class Pool extends EventTarget implements AsyncDisposable {
   }
 
   /** Queues one chunk; throws PoolClosedError / QueueFullError. */
-  #submit(spec: TaskSpec, items: unknown[], star: boolean, options: SubmitOptions): SubmittedChunk {
+  #submit(
+    spec: TaskSpec,
+    items: ChunkItems,
+    star: boolean,
+    options: SubmitOptions,
+  ): SubmittedChunk {
     this.#assertOpen(options.pinned);
     if (
       this.#maxQueue !== undefined && this.#idle.length === 0 &&
@@ -631,7 +641,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const chunk: Chunk = {
       id: this.#nextId++,
       spec,
-      items: (star ? undefined : packNumbers(items)) ?? items,
+      items: items instanceof Float64Array
+        ? items
+        : (star ? undefined : packNumbers(items)) ?? items,
       star,
       timeout: options.timeout,
       signal: options.signal,

@@ -118,6 +118,9 @@ function moduleHref(url: URL | string): string {
 }
 
 const inlineSpecs = new WeakMap<(...args: never[]) => unknown, TaskSpec>();
+/** Specs by source text: an arrow written inside a loop is a new function each time, same source. */
+const sourceSpecs = new Map<string, TaskSpec>();
+const SOURCE_CACHE_SIZE = 256;
 
 /** Resolves a task argument to the spec a worker can load; throws a `TypeError` for bad input. */
 export function toTaskSpec(task: unknown): TaskSpec {
@@ -144,6 +147,11 @@ function inlineSpec(fn: (...args: never[]) => unknown): TaskSpec {
       }), which cannot be sent to a worker: use taskModule() or a self-contained function`,
     );
   }
+  const known = sourceSpecs.get(source);
+  if (known !== undefined && known.name === fn.name) {
+    inlineSpecs.set(fn, known);
+    return known;
+  }
   const free = freeNames(source);
   if (free.length > 0) {
     const names = free.map((n) => `'${n}'`).join(", ");
@@ -154,6 +162,8 @@ function inlineSpec(fn: (...args: never[]) => unknown): TaskSpec {
   }
   const spec: TaskSpec = Object.freeze({ kind: "source", source, name: fn.name });
   inlineSpecs.set(fn, spec);
+  if (sourceSpecs.size >= SOURCE_CACHE_SIZE) sourceSpecs.delete(sourceSpecs.keys().next().value!);
+  sourceSpecs.set(source, spec);
   return spec;
 }
 
