@@ -31,6 +31,7 @@
  */
 
 import { Pool } from "../mod.ts";
+import { reportRows } from "./_report.ts";
 import {
   fmt,
   median,
@@ -248,6 +249,26 @@ printTable(["figure", "multipool imap", "Python imap", "ratio", "target", "resul
     "",
     "",
   ],
+]);
+reportRows([
+  {
+    workload: `imap ${flags.items} items, paused ${flags.pauseMs} ms: peak RSS growth`,
+    ours: fmt(ourGrowth, 1, " MB"),
+    against: "Python Pool.imap",
+    theirs: fmt(pyMemory?.peakGrowthMb ?? NaN, 1, " MB"),
+    ratio: (pyMemory?.peakGrowthMb ?? NaN) / ourGrowth,
+    target: `<= ${RSS_TARGET_MB} MB`,
+    pass: ourGrowth <= RSS_TARGET_MB,
+  },
+  {
+    workload: `imap ${flags.items} items: throughput`,
+    ours: perS(ourSpeed),
+    against: `Python imap(chunksize=${flags.chunksize})`,
+    theirs: perS(pySpeed),
+    ratio: speedRatio,
+    target: `>= ${SPEED_TARGET}x`,
+    pass: pyRuns.length > 0 ? speedRatio >= SPEED_TARGET : undefined,
+  },
 ]);
 console.log(
   `our peak growth: VmHWM ${fmt(hwmGrowthMb)} MB, sampled rss ${fmt(sampledGrowthMb)} MB; ` +

@@ -20,6 +20,7 @@
  */
 
 import { Pool } from "../mod.ts";
+import { reportRows } from "./_report.ts";
 import {
   echo,
   fmt,
@@ -180,6 +181,33 @@ try {
     `map runs (ms): ours ${mapMs.map((v) => fmt(v)).join(" ")}` +
       (py.ok ? `; Python ${py.value.mapMs.map((v) => fmt(v)).join(" ")}` : ""),
   );
+  reportRows([
+    {
+      workload: `map ${flags.items} x*x, Pool(${flags.size})`,
+      ours: fmt(ourMap, 1, " ms"),
+      against: "Python Pool.map",
+      theirs: fmt(pyMap, 1, " ms"),
+      ratio: mapSpeedup,
+      target: `>= ${MAP_TARGET}x`,
+      pass: py.ok ? mapSpeedup >= MAP_TARGET : undefined,
+    },
+    {
+      workload: "sequential apply round trip p50",
+      ours: fmt(ourApply, 1, " µs"),
+      against: "raw Worker postMessage",
+      theirs: fmt(rawApply, 1, " µs"),
+      ratio: 1 / applyRatio,
+      target: `>= ${(1 / APPLY_TARGET).toFixed(2)}x (<= ${APPLY_TARGET}x raw)`,
+      pass: applyRatio <= APPLY_TARGET,
+    },
+    {
+      workload: "sequential apply round trip p50",
+      ours: fmt(ourApply, 1, " µs"),
+      against: "Python Pool.apply",
+      theirs: fmt(pyApply, 1, " µs"),
+      ratio: pyApply / ourApply,
+    },
+  ]);
   console.log(
     `apply p50 per run (µs): ours ${poolP50.map((v) => fmt(v)).join(" ")}; ` +
       `raw ${rawP50.map((v) => fmt(v)).join(" ")}` +
