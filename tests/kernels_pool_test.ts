@@ -2,6 +2,7 @@
 // instantiated once per worker, typed arrays in and out, traps as task errors.
 
 import assert from "node:assert/strict";
+import { random } from "./_random.ts";
 import * as ts from "../bench/kernels_ts.ts";
 import { wasmCompileCount } from "../src/_wasm_registry.ts";
 import { RemoteError } from "../src/errors.ts";
@@ -10,17 +11,6 @@ import { wasmModule } from "../src/wasm.ts";
 import { withPool } from "./_helpers.ts";
 
 const SEED = Number(Deno.env.get("MULTIPOOL_SEED") ?? 7);
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // First in this file: nothing has compiled the kernel module yet.
 Deno.test("100 kernel calls on a 2-worker pool compile once and instantiate twice", async () => {

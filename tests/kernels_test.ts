@@ -3,6 +3,7 @@
 // the build script, the registry and wasmModule().
 
 import assert from "node:assert/strict";
+import { random } from "./_random.ts";
 import * as ts from "../bench/kernels_ts.ts";
 import { abiOfSource } from "../scripts/build_asm.ts";
 import {
@@ -17,18 +18,6 @@ import { compileKernels, kernels, KERNELS_KEY } from "../src/kernels.ts";
 import { wasmModule } from "../src/wasm.ts";
 
 const SEED = Number(Deno.env.get("MULTIPOOL_SEED") ?? 20240611);
-
-/** mulberry32: a small seeded PRNG, so failures can be replayed with MULTIPOOL_SEED. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function int(rand: () => number, lo: number, hi: number): number {
   return lo + Math.floor(rand() * (hi - lo + 1));
