@@ -103,6 +103,12 @@ Deno.test("imap takes any Iterable or AsyncIterable", async () => {
       }
     }
     assert.deepEqual((await drain(pool.imap(tasks.square, []))).values, []);
+    // Numbers, then other values, then numbers again, in chunks big enough to pack.
+    const mixed = [...range(20), "x", null, { a: 1 }, ...range(40)];
+    for (const chunksize of [16, 32, 100]) {
+      const { values } = await drain(pool.imap((x: unknown) => x, mixed.values(), { chunksize }));
+      assert.deepEqual(values, mixed, `chunksize ${chunksize}`);
+    }
   });
 });
 
@@ -385,7 +391,7 @@ Deno.test("errors end the stream at the right place", async (t) => {
           }
           throw broken;
         }
-        for (const chunksize of [1, 2, 3, undefined]) {
+        for (const chunksize of [1, 2, 3, 32, undefined]) {
           for (const make of [sync, later]) {
             const ordered = await drain(pool.imap(tasks.square, make(), { chunksize }));
             assert.equal(ordered.error, broken, `${make.name} chunksize ${chunksize}`);
