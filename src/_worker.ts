@@ -20,7 +20,7 @@ import {
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
   close(): void;
-  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+  addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -34,8 +34,12 @@ const wasmHandles = new Map<string, any>();
 let wasmCall: Promise<typeof import("./_wasm_call.ts")> | undefined;
 let exiting = false;
 
+// Kept from the start (and a listener below, not onmessage): a task that
+// replaces self.postMessage or self.onmessage must not cut the pool off.
+const postMessage = scope.postMessage.bind(scope);
+
 function post(message: FromWorker, transfer?: Transferable[]): void {
-  scope.postMessage(message, transfer);
+  postMessage(message, transfer);
 }
 
 /** Tells the pool this worker is going away; only the first report counts. */
@@ -51,7 +55,7 @@ function reportExit(reason: "close" | "exit" | "uncaught", error?: ErrorData, co
 }
 
 // Registered before anything can await: messages may already be queued.
-scope.onmessage = (event) => {
+scope.addEventListener("message", (event) => {
   const message = event.data;
   switch (message.type) {
     case "run":
@@ -64,7 +68,7 @@ scope.onmessage = (event) => {
       init(message.initializer, message.initArgs ?? []);
       break;
   }
-};
+});
 
 const realClose = scope.close.bind(scope);
 scope.close = () => {
