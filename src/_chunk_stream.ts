@@ -16,12 +16,20 @@ export interface SubmittedChunk {
   cancel(): void;
   /** Milliseconds the chunk ran on a worker (valid once settled). */
   readonly runTime: number;
+  /** When the chunk failed: results of its items before the failed one, if the worker sent them. */
+  readonly partial: ArrayLike<unknown> | undefined;
 }
 
 /** A finished chunk handed to the consumer. */
 export type Finished =
   | { readonly ok: true; readonly offset: number; readonly results: ArrayLike<unknown> }
-  | { readonly ok: false; readonly offset: number; readonly error: unknown };
+  | {
+    readonly ok: false;
+    readonly offset: number;
+    readonly error: unknown;
+    /** Results of the items before the failure, yielded before the error. */
+    readonly partial?: ArrayLike<unknown> | undefined;
+  };
 
 /** How a stream cuts and bounds its chunks. */
 export interface ChunkStreamOptions {
@@ -224,7 +232,7 @@ export class ChunkStream {
       },
       (error) => {
         this.#dropAfter(entry);
-        this.#finish(entry, { ok: false, offset, error });
+        this.#finish(entry, { ok: false, offset, error, partial: chunk.partial });
       },
     );
   }
@@ -368,6 +376,8 @@ export class StreamIterator implements AsyncIterableIterator<unknown> {
   #position = 0;
   #finished = false;
   #pending: Promise<IteratorResult<unknown>> | undefined;
+  /** A failed chunk's error, thrown once the results before the failure are taken. */
+  #failure: { readonly error: unknown } | undefined;
 
   constructor(
     start: () => ChunkStream,
@@ -408,6 +418,10 @@ export class StreamIterator implements AsyncIterableIterator<unknown> {
 
   async #advance(): Promise<IteratorResult<unknown>> {
     if (this.#finished) return { value: undefined, done: true };
+    if (this.#failure !== undefined) {
+      this.#finish();
+      throw this.#failure.error;
+    }
     this.#stream ??= this.#start();
     if (this.#results !== undefined) {
       this.#results = undefined;
@@ -425,12 +439,17 @@ export class StreamIterator implements AsyncIterableIterator<unknown> {
       return { value: undefined, done: true };
     }
     if (!finished.ok) {
-      this.#finish();
-      throw finished.error;
+      if (finished.partial === undefined || finished.partial.length === 0) {
+        this.#finish();
+        throw finished.error;
+      }
+      // The items before the failed one succeeded: they are yielded first.
+      this.#failure = { error: finished.error };
     }
-    this.#results = finished.results;
+    const results = finished.ok ? finished.results : finished.partial!;
+    this.#results = results;
     this.#position = 1;
-    return { value: finished.results[0], done: false };
+    return { value: results[0], done: false };
   }
 
   #finish(): void {

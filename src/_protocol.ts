@@ -57,8 +57,11 @@ export type FromWorker =
   | {
     readonly type: "error";
     readonly id: number;
+    /** The first item that failed. */
     readonly index: number;
     readonly error: ErrorData;
+    /** Results of the items before `index`, when they could be sent. */
+    readonly results?: unknown[] | Float64Array;
   }
   /**
    * The worker is going away on its own: `self.close()`, `Deno.exit()` /

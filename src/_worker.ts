@@ -220,41 +220,60 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function execute(message: RunMessage, fn: AnyFunction): void {
-  const { id, items, star, task } = message;
+  const { items, star } = message;
   // map() over a task with two or more required parameters spreads array items, like starmap.
   const spread = !star && fn.length > 1;
   const results = new Array<unknown>(items.length);
-  let pending: Promise<unknown>[] | undefined;
+  let pending: Promise<void>[] | undefined;
+  let failure: { index: number; error: unknown } | undefined;
+  const fail = (index: number, error: unknown) => {
+    if (failure === undefined || index < failure.index) failure = { index, error };
+  };
   for (let i = 0; i < items.length; i++) {
     let result: unknown;
     try {
       const item = items[i];
       result = star || (spread && Array.isArray(item)) ? fn(...(item as unknown[])) : fn(item);
     } catch (error) {
-      post({ type: "error", id, index: i, error: toErrorData(explain(task, error)) });
-      return;
+      fail(i, error);
+      break;
     }
     if (isThenable(result)) {
       const index = i;
       (pending ??= []).push(
-        Promise.resolve(result).then(
-          (value) => (results[index] = value),
-          (error) => Promise.reject({ index, error }),
-        ),
+        Promise.resolve(result).then((value) => {
+          results[index] = value;
+        }, (error) => fail(index, error)),
       );
     } else {
       results[i] = result;
     }
   }
-  if (pending === undefined) {
-    reply(message, results);
-    return;
+  const finish = () => {
+    if (failure === undefined) reply(message, results);
+    else replyError(message, failure, results.slice(0, failure.index));
+  };
+  // The handlers above never reject: every item before a failure has its result.
+  if (pending === undefined) finish();
+  else Promise.all(pending).then(finish);
+}
+
+/** Reports the first failed item, with the results of the items before it when they can be sent. */
+function replyError(
+  message: RunMessage,
+  failure: { index: number; error: unknown },
+  before: unknown[],
+): void {
+  const error = toErrorData(explain(message.task, failure.error));
+  const { id } = message;
+  const { index } = failure;
+  const packed = packNumbers(before);
+  try {
+    const transfer = packed ? [packed.buffer] : transferables(before);
+    post({ type: "error", id, index, error, results: packed ?? before }, transfer);
+  } catch {
+    post({ type: "error", id, index, error });
   }
-  Promise.all(pending).then(
-    () => reply(message, results),
-    ({ index, error }: { index: number; error: unknown }) =>
-      post({ type: "error", id, index, error: toErrorData(explain(task, error)) }),
-  );
 }
 
 /** Typed arrays and buffers among the results: transferred, not copied. */

@@ -131,6 +131,8 @@ interface Chunk {
   readonly queuedAt: number;
   startedAt: number;
   runTime: number;
+  /** Results of the items before the failed one, when a chunk fails. */
+  partial: ArrayLike<unknown> | undefined;
   slot: Slot | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   onAbort: (() => void) | undefined;
@@ -652,6 +654,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       queuedAt: performance.now(),
       startedAt: 0,
       runTime: 0,
+      partial: undefined,
       slot: undefined,
       timer: undefined,
       onAbort: undefined,
@@ -661,7 +664,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       if (options.signal.aborted) {
         chunk.done = true;
         reject(options.signal.reason);
-        return { promise, cancel() {}, runTime: 0 };
+        return { promise, cancel() {}, runTime: 0, partial: undefined };
       }
       chunk.onAbort = () => this.#abort(chunk);
       options.signal.addEventListener("abort", chunk.onAbort, { once: true });
@@ -678,6 +681,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
       },
       get runTime() {
         return chunk.runTime;
+      },
+      get partial() {
+        return chunk.partial;
       },
     };
   }
@@ -894,6 +900,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
           this.#release(slot);
           return;
         }
+        chunk.partial = message.results;
         this.#settle(chunk, new RemoteError(message.error));
         // Free the worker after the failure's first reaction, in which a map
         // or imap drops its chunks not yet started: none of them starts here.

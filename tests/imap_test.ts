@@ -345,13 +345,30 @@ Deno.test("errors end the stream at the right place", async (t) => {
     });
   });
 
-  await t.step("imap with chunksize 3: ends at the failing item's chunk", async () => {
-    await withPool({ size: 2 }, async (pool) => {
-      const { values, error } = await drain(pool.imap(failAtFive, range(20), { chunksize: 3 }));
-      // A chunk fails as a whole: the results of its items before the failing
-      // one are not delivered (item 5 is in the chunk [3, 4, 5]).
-      assert.deepEqual(values, [0, 1, 2]);
+  await t.step(
+    "imap with chunksize 3: the items before the failing one in its chunk are yielded",
+    async () => {
+      await withPool({ size: 2 }, async (pool) => {
+        // Item 5 is in the chunk [3, 4, 5]: 3 and 4 still arrive, then the error.
+        const { values, error } = await drain(pool.imap(failAtFive, range(20), { chunksize: 3 }));
+        assert.deepEqual(values, [0, 1, 2, 3, 4]);
+        assert.ok(error instanceof RemoteError);
+        assert.equal(error.cause.message, "five");
+      });
+    },
+  );
+
+  await t.step("async items of one chunk: every result before the failure is yielded", async () => {
+    await withPool({ size: 1 }, async (pool) => {
+      // Later items finish first and item 6 fails before items 0-5 resolve.
+      const slowFirst = (x: number) =>
+        new Promise((resolve, reject) =>
+          setTimeout(() => (x === 6 ? reject(new Error("six")) : resolve(x)), 60 - 5 * x)
+        );
+      const { values, error } = await drain(pool.imap(slowFirst, range(12), { chunksize: 12 }));
+      assert.deepEqual(values, [0, 1, 2, 3, 4, 5]);
       assert.ok(error instanceof RemoteError);
+      assert.equal(error.cause.message, "six");
     });
   });
 
