@@ -32,7 +32,19 @@ const BEFORE_EXPRESSION = new Set(
 const CONTROL_HEADS = new Set(["if", "while", "for", "switch", "with"]);
 
 /** Globals that exist in a worker but not necessarily on the main thread. */
-const WORKER_GLOBALS = new Set(["self", "postMessage", "close", "onmessage", "name"]);
+const WORKER_GLOBALS = new Set([
+  "self",
+  "postMessage",
+  "close",
+  "onmessage",
+  "onmessageerror",
+  "name",
+  "WorkerGlobalScope",
+  "DedicatedWorkerGlobalScope",
+  "WorkerNavigator",
+  "WorkerLocation",
+  "importScripts",
+]);
 
 const PUNCTUATORS = [
   ">>>=",
