@@ -47,7 +47,9 @@ function line(label: string, report: ChaosReport, replaced: number): string {
     String(faults).padStart(5)
   } faults ${String(rate).padStart(7)} tasks/s ${
     String(replaced).padStart(5)
-  } workers replaced  RSS ${mb(rss())}  peak live ${report.peakLive}`;
+  } workers replaced  RSS ${mb(rss())}  heap ${
+    mb(Deno.memoryUsage().heapUsed)
+  }  peak live ${report.peakLive}`;
 }
 
 const pool = new Pool({ size });

@@ -73,9 +73,17 @@ export async function rejectsWithin<E extends Error>(
 const sleepEcho = (ms: number, value: string): Promise<string> =>
   new Promise((resolve) => setTimeout(() => resolve(value), ms));
 
-/** Sleeps `ms` milliseconds, then returns the name of the worker that ran it. */
-const nameAfter = async (ms: number): Promise<string> => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * A barrier: counts itself in `counter[0]`, waits (up to 5 s) until `parties`
+ * tasks have, and returns the name of its worker. Tasks that all get there
+ * ran at the same time, so on distinct workers.
+ */
+const meet = async (counter: Int32Array, parties: number): Promise<string> => {
+  Atomics.add(counter, 0, 1);
+  const deadline = Date.now() + 5000;
+  while (Atomics.load(counter, 0) < parties && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   return (globalThis as { name?: string }).name ?? "";
 };
 
@@ -100,9 +108,9 @@ export async function fault<E extends Error>(
 /** The pool is at full size and every worker serves a task. */
 export async function assertHealed(pool: Pool): Promise<void> {
   await until(() => pool.stats().alive === pool.size, "the pool to be back at full size");
-  // Concurrent sleeps land on distinct workers: each worker runs one chunk at a time.
+  const counter = new Int32Array(new SharedArrayBuffer(4));
   const names = await Promise.all(
-    Array.from({ length: pool.size }, () => pool.apply(nameAfter, [150])),
+    Array.from({ length: pool.size }, () => pool.apply(meet, [counter, pool.size])),
   );
   assert.equal(new Set(names).size, pool.size, `workers that served: ${names}`);
   // One chunk: a pool with maxQueue may refuse more.
