@@ -151,14 +151,16 @@ Deno.test("12: what a process without the flag or the access sees", async (t) =>
   await t.step(
     "a parent that cannot read multipool's modules: NotCapable at new Pool",
     async () => {
+      // An empty directory of its own: it never contains the checkout, wherever that is.
+      const elsewhere = await Deno.makeTempDir();
       const { code, stdout, stderr } = await deno([
         "run",
         "--no-config",
         "--unstable-worker-options",
-        `--allow-read=${Deno.env.get("TMPDIR") ?? "/tmp"}`,
+        `--allow-read=${elsewhere}`,
         FAULTY_SCRIPT,
         "permissions",
-      ]);
+      ]).finally(() => Deno.remove(elsewhere));
       assert.equal(code, 0, stderr);
       assert.match(
         stdout,
