@@ -139,7 +139,17 @@ async function loadTask(spec: TaskSpec): Promise<AnyFunction> {
       }
       const call = (await wasmCall!).callExport;
       const abi = spec.abi;
-      fn = (...args: unknown[]) => call(handle, spec.name, args, abi);
+      fn = (...args: unknown[]) => {
+        try {
+          return call(handle, spec.name, args, abi);
+        } catch (error) {
+          // "unreachable" alone does not say which export trapped.
+          if (error instanceof WebAssembly.RuntimeError) {
+            error.message = `WASM export '${spec.name}' trapped: ${error.message}`;
+          }
+          throw error;
+        }
+      };
       // Its arity, so that map() spreads [lo, hi] items for a two-parameter export.
       Object.defineProperty(fn, "length", { value: abi?.params.length ?? 0 });
       break;

@@ -51,7 +51,10 @@ export interface PoolOptions {
   maxTasksPerWorker?: number;
   /** Most chunks waiting for a worker; submitting more throws {@linkcode QueueFullError}. */
   maxQueue?: number;
-  /** Default `timeout` (ms) of every chunk, measured from when it starts on a worker. */
+  /**
+   * Default `timeout` (ms) of every chunk, measured from when it starts on a
+   * worker. It also bounds the `initializer` of each new worker.
+   */
   taskTimeout?: number;
   /**
    * Deno permissions of the workers (least privilege for task code). Needs
@@ -144,6 +147,8 @@ interface Slot {
   state: "starting" | "idle" | "busy";
   chunk: Chunk | undefined;
   chunksRun: number;
+  /** Bounds the initializer by `taskTimeout` while the worker is starting. */
+  startTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** Internal options of a submission. */
@@ -879,6 +884,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
   #onMessage(slot: Slot, message: Parameters<WorkerListener["message"]>[0]): void {
     switch (message.type) {
       case "ready":
+        clearTimeout(slot.startTimer);
         slot.state = "idle";
         this.#startupFailures = 0;
         this.#idle.push(slot);
@@ -949,6 +955,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
   }
 
   #remove(slot: Slot): void {
+    clearTimeout(slot.startTimer);
     slot.handle.terminate();
     this.#slots.delete(slot);
     const index = this.#idle.indexOf(slot);
@@ -961,7 +968,12 @@ export class Pool extends EventTarget implements AsyncDisposable {
   }
 
   #spawn(): void {
-    const slot = { state: "starting", chunk: undefined, chunksRun: 0 } as Omit<
+    const slot = {
+      state: "starting",
+      chunk: undefined,
+      chunksRun: 0,
+      startTimer: undefined,
+    } as Omit<
       Slot,
       "handle"
     > as Slot;
@@ -970,6 +982,17 @@ export class Pool extends EventTarget implements AsyncDisposable {
       exit: (error) => this.#onExit(slot, error),
     });
     this.#slots.add(slot);
+    const limit = this.#taskTimeout;
+    if (this.#initializer !== undefined && limit !== undefined) {
+      slot.startTimer = setTimeout(() => {
+        slot.startTimer = undefined;
+        if (slot.state !== "starting" || !this.#slots.has(slot)) return;
+        const error = new TaskTimeoutError(
+          `Pool initializer did not finish within ${limit} ms (taskTimeout)`,
+        );
+        this.#startupFailed(slot, error);
+      }, limit);
+    }
   }
 
   #spawnHandle(listener: WorkerListener): WorkerHandle {
@@ -982,7 +1005,10 @@ export class Pool extends EventTarget implements AsyncDisposable {
   }
 
   #terminateAll(): void {
-    for (const slot of this.#slots) slot.handle.terminate();
+    for (const slot of this.#slots) {
+      clearTimeout(slot.startTimer);
+      slot.handle.terminate();
+    }
     this.#slots.clear();
     this.#idle.length = 0;
     for (const timer of this.#respawnTimers) clearTimeout(timer);

@@ -360,7 +360,7 @@ Deno.test("6: a WASM trap fails its task with RemoteError; the instance stays us
         pool,
         () => pool.apply(traps.boom, []),
         RemoteError,
-        /RuntimeError: unreachable/,
+        /RuntimeError: WASM export 'boom' trapped: unreachable/,
       );
       assert.equal(error.cause.name, "RuntimeError");
     });
@@ -372,7 +372,7 @@ Deno.test("6: a WASM trap fails its task with RemoteError; the instance stays us
             pool,
             () => pool.apply(traps.load, [address]),
             RemoteError,
-            /RuntimeError: memory access out of bounds/,
+            /RuntimeError: WASM export .load. trapped: memory access out of bounds/,
           );
         }
         assert.equal(await pool.apply(traps.load, [65532]), 0);
@@ -551,6 +551,20 @@ Deno.test("9: a throwing initializer fails the tasks and backs off", async (t) =
     pool.close();
     await rejectsWithin(task, RemoteError, /initializer failed/);
     await pool.join();
+    assert.equal(liveWorkerCount(), 0);
+  });
+  await t.step("an initializer that never finishes is bounded by taskTimeout", async () => {
+    assert.equal(liveWorkerCount(), 0);
+    const pool = new Pool({ size: 1, initializer: () => new Promise(() => {}), taskTimeout: 200 });
+    try {
+      await rejectsWithin(
+        pool.apply(faulty.square, [2]),
+        TaskTimeoutError,
+        /initializer did not finish within 200 ms/,
+      );
+    } finally {
+      await pool.terminate();
+    }
     assert.equal(liveWorkerCount(), 0);
   });
   await t.step("an initializer that fails only at first: the pool recovers", async () => {
