@@ -29,28 +29,46 @@ export interface ErrorData {
   cause?: ErrorData;
 }
 
-/** Main thread to worker. */
+/**
+ * A chunk to run, as it travels: a flat tuple, because structured clone of
+ * a small array costs far less than of an object (the hot path of `apply`).
+ * `task` is the number under which the task's spec was sent before (see the
+ * `task` message); `items` holds one entry per call: the single argument, or
+ * the argument tuple when `star` is 1. A chunk of plain numbers travels
+ * packed (see {@linkcode packNumbers}).
+ */
+export type RunTuple = readonly [
+  id: number,
+  task: number,
+  items: readonly unknown[] | Float64Array<ArrayBuffer>,
+  star: 0 | 1,
+];
+
+/** A chunk's results, as they travel back: `[id, results]`. */
+export type DoneTuple = readonly [id: number, results: unknown[] | Float64Array];
+
+/** Whether a message is a tuple (a chunk to run, or a chunk's results) rather than an object. */
+export function isTuple<T extends readonly unknown[], O>(message: T | O): message is T {
+  return Array.isArray(message);
+}
+
+/** Main thread to worker: a {@linkcode RunTuple}, or a control message. */
 export type ToWorker =
+  | RunTuple
   | {
     readonly type: "init";
     readonly initializer?: TaskSpec;
     readonly initArgs?: readonly unknown[];
   }
-  | {
-    readonly type: "run";
-    readonly id: number;
-    readonly task: TaskSpec;
-    /**
-     * One entry per call: the single argument, or the argument tuple when
-     * `star`. A chunk of plain numbers travels packed (see {@linkcode packNumbers}).
-     */
-    readonly items: readonly unknown[] | Float64Array<ArrayBuffer>;
-    readonly star: boolean;
-  }
+  /** Sent once per worker and task, before the first chunk that refers to it. */
+  | { readonly type: "task"; readonly task: number; readonly spec: TaskSpec }
   | { readonly type: "wasm"; readonly key: string; readonly module: WebAssembly.Module };
 
-/** Worker to main thread. */
-export type FromWorker =
+/** Worker to main thread: a {@linkcode DoneTuple}, or a message object. */
+export type FromWorker = DoneTuple | WorkerMessage;
+
+/** Worker to main thread, other than results; "done" is what a {@linkcode DoneTuple} becomes on arrival. */
+export type WorkerMessage =
   | { readonly type: "ready" }
   | { readonly type: "init-error"; readonly error: ErrorData }
   | { readonly type: "done"; readonly id: number; readonly results: unknown[] | Float64Array }

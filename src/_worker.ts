@@ -11,7 +11,9 @@
 import {
   type ErrorData,
   type FromWorker,
+  isTuple,
   packNumbers,
+  type RunTuple,
   type TaskSpec,
   toErrorData,
   type ToWorker,
@@ -25,7 +27,13 @@ interface WorkerScope {
 
 // deno-lint-ignore no-explicit-any
 type AnyFunction = (...args: any[]) => unknown;
-type RunMessage = Extract<ToWorker, { type: "run" }>;
+/** A chunk to run, unpacked from its {@linkcode RunTuple}. */
+interface RunMessage {
+  readonly id: number;
+  readonly task: TaskSpec;
+  readonly items: RunTuple[2];
+  readonly star: boolean;
+}
 
 const scope = globalThis as unknown as WorkerScope;
 const functions = new Map<string, AnyFunction>();
@@ -55,11 +63,19 @@ function reportExit(reason: "close" | "exit" | "uncaught", error?: ErrorData, co
 }
 
 // Registered before anything can await: messages may already be queued.
+/** Task specs by the number the main thread sent them under. */
+const specs = new Map<number, TaskSpec>();
+
 scope.addEventListener("message", (event) => {
   const message = event.data;
+  if (isTuple<RunTuple, Exclude<ToWorker, RunTuple>>(message)) {
+    const [id, task, items, star] = message;
+    run({ id, task: specs.get(task)!, items, star: star === 1 });
+    return;
+  }
   switch (message.type) {
-    case "run":
-      run(message);
+    case "task":
+      specs.set(message.task, message.spec);
       break;
     case "wasm":
       registerWasm(message.key, message.module);
@@ -301,11 +317,11 @@ function transferables(results: unknown[]): Transferable[] {
 function reply(message: RunMessage, results: unknown[]): void {
   const packed = packNumbers(results);
   if (packed !== undefined) {
-    post({ type: "done", id: message.id, results: packed }, [packed.buffer]);
+    post([message.id, packed], [packed.buffer]);
     return;
   }
   try {
-    post({ type: "done", id: message.id, results }, transferables(results));
+    post([message.id, results], transferables(results));
   } catch (error) {
     const index = results.findIndex((value) => {
       try {

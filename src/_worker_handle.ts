@@ -7,7 +7,14 @@
  * @module
  */
 
-import type { FromWorker, TaskSpec, ToWorker } from "./_protocol.ts";
+import {
+  type DoneTuple,
+  type FromWorker,
+  isTuple,
+  type TaskSpec,
+  type ToWorker,
+  type WorkerMessage,
+} from "./_protocol.ts";
 import { fromErrorData, WorkerCrashedError } from "./errors.ts";
 
 const workerUrl = new URL("./_worker.ts", import.meta.url);
@@ -33,10 +40,15 @@ export function liveWorkerCount(): number {
 /** Deno worker permissions, as in `new Worker(url, { deno: { permissions } })`. */
 export type WorkerPermissions = "inherit" | "none" | Deno.PermissionOptionsObject;
 
+/** A worker's answer as its owner sees it: results arrive as a `done` message. */
+export type Reply =
+  | Exclude<WorkerMessage, { type: "exit" }>
+  | { readonly type: "done"; readonly id: number; readonly results: unknown[] | Float64Array };
+
 /** What a worker tells its owner. */
 export interface WorkerListener {
   /** A message other than `exit`. */
-  message(message: Exclude<FromWorker, { type: "exit" }>): void;
+  message(message: Reply): void;
   /** The worker is gone on its own (error event, `self.close()`, uncaught error). */
   exit(error: WorkerCrashedError): void;
 }
@@ -53,6 +65,8 @@ export interface WorkerHandleOptions {
 export class WorkerHandle {
   readonly #worker: Worker;
   #alive = true;
+  /** Numbers of the task specs this worker was sent. */
+  readonly #tasks = new Map<TaskSpec, number>();
   /** Keys of the WASM modules already sent to this worker. */
   readonly wasmKeys: Set<string> = new Set();
 
@@ -62,7 +76,9 @@ export class WorkerHandle {
     this.#worker.onmessage = (event: MessageEvent<FromWorker>) => {
       if (!this.#alive) return;
       const message = event.data;
-      if (message.type === "exit") {
+      if (isTuple<DoneTuple, WorkerMessage>(message)) {
+        listener.message({ type: "done", id: message[0], results: message[1] });
+      } else if (message.type === "exit") {
         const what = message.reason === "close"
           ? "Worker called close() before the task finished"
           : message.reason === "exit"
@@ -94,9 +110,31 @@ export class WorkerHandle {
     return this.#alive;
   }
 
-  /** Posts a message (transferring `transfer`); throws when a value cannot be cloned. */
-  post(message: ToWorker, transfer: Transferable[] = []): void {
-    this.#worker.postMessage(message, transfer);
+  /** Posts a control message; throws when a value cannot be cloned. */
+  post(message: ToWorker): void {
+    this.#worker.postMessage(message);
+  }
+
+  /**
+   * Runs chunk `id` of `spec` over `items`. The spec goes to the worker once;
+   * later chunks refer to it by number. A packed chunk's buffer is
+   * transferred. Throws when an item cannot be cloned.
+   */
+  run(
+    id: number,
+    spec: TaskSpec,
+    items: readonly unknown[] | Float64Array<ArrayBuffer>,
+    star: boolean,
+  ): void {
+    let task = this.#tasks.get(spec);
+    if (task === undefined) {
+      task = this.#tasks.size;
+      this.#worker.postMessage({ type: "task", task, spec } satisfies ToWorker);
+      this.#tasks.set(spec, task);
+    }
+    const chunk: ToWorker = [id, task, items, star ? 1 : 0];
+    if (items instanceof Float64Array) this.#worker.postMessage(chunk, [items.buffer]);
+    else this.#worker.postMessage(chunk);
   }
 
   /** Stops the worker now; idempotent. */

@@ -808,11 +808,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     this.#waitTimes.add(chunk.startedAt - chunk.queuedAt);
     try {
       if (chunk.spec.kind === "wasm") this.#sendWasm(slot, chunk.spec.key);
-      const { id, spec, items, star } = chunk;
-      slot.handle.post(
-        { type: "run", id, task: spec, items, star },
-        items instanceof Float64Array ? [items.buffer] : [],
-      );
+      slot.handle.run(chunk.id, chunk.spec, chunk.items, chunk.star);
     } catch (error) {
       this.#settle(chunk, error);
       this.#release(slot);

@@ -4,11 +4,11 @@
  * @module
  */
 
-import type { FromWorker, TaskSpec } from "./_protocol.ts";
+import type { TaskSpec } from "./_protocol.ts";
 import { RemoteError } from "./errors.ts";
 import { type Task, toTaskSpec } from "./task.ts";
 import { argumentTuple, cloneableTuple, optionalTimeout } from "./_validate.ts";
-import { WorkerHandle, type WorkerPermissions } from "./_worker_handle.ts";
+import { type Reply, WorkerHandle, type WorkerPermissions } from "./_worker_handle.ts";
 
 /** Options of {@linkcode Process}. */
 export interface ProcessOptions<A extends unknown[]> {
@@ -110,7 +110,7 @@ export class Process<A extends unknown[] = unknown[]> {
       message: (message) => this.#onMessage(message),
       exit: (error) => this.#end(1, error),
     }, { name: this.#name, permissions: this.#permissions });
-    this.#handle.post({ type: "run", id: 0, task: this.#spec, items: [this.#args], star: true });
+    this.#handle.run(0, this.#spec, [this.#args], true);
   }
 
   /**
@@ -172,7 +172,7 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#end(KILLED_EXIT_CODE, undefined);
   }
 
-  #onMessage(message: Exclude<FromWorker, { type: "exit" }>): void {
+  #onMessage(message: Reply): void {
     if (message.type === "done") this.#end(0, undefined);
     else if (message.type === "error") this.#end(1, new RemoteError(message.error));
   }
