@@ -8,6 +8,8 @@
  * @module
  */
 
+import { PACK_MIN } from "./_protocol.ts";
+
 /** A chunk as the pool accepted it. */
 export interface SubmittedChunk {
   /** Settles with the chunk's results, in item order, or its first error. */
@@ -56,9 +58,6 @@ const NOT_YET = Symbol("not yet");
  * the worker by transfer without a second packing pass).
  */
 export type ChunkItems = unknown[] | Float64Array<ArrayBuffer>;
-
-/** Chunks of at least this many items are pulled into a Float64Array while the values are numbers. */
-const PACK_MIN = 16;
 
 /** Resolves after a few microtask turns: an async source with a value at hand answers sooner. */
 function soon(): Promise<typeof NOT_YET> {

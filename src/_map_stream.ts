@@ -9,7 +9,7 @@
  */
 
 import { abortJob, type Job, type JobFn } from "./job.ts";
-import { isThenable } from "./timeout.ts";
+import { isThenable } from "./_thenable.ts";
 
 /** The function a map applies to each item, with the item's job signal. */
 export type MapFn<T, R> = (item: T, signal: AbortSignal) => R | PromiseLike<R>;

@@ -110,7 +110,7 @@ export function toErrorData(value: unknown, depth = 0): ErrorData {
 }
 
 /** Below this many items, packing is not worth a loop. */
-const PACK_MIN = 16;
+export const PACK_MIN = 16;
 
 /**
  * Packs an array of plain numbers into a `Float64Array` (transferred, not

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { isThenable } from "./_thenable.ts";
 import {
   type ErrorData,
   type FromWorker,
@@ -238,11 +239,6 @@ function run(message: RunMessage): void {
     (fn) => execute(message, fn),
     (error) => post({ type: "error", id: message.id, index: 0, error: toErrorData(error) }),
   );
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function";
 }
 
 function execute(message: RunMessage, fn: AnyFunction): void {

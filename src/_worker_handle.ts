@@ -163,12 +163,6 @@ function createWorker(options: WorkerHandleOptions): Worker {
       deno: { permissions: withOwnModules(options.permissions) },
     });
   } catch (error) {
-    if (String(error).includes("unstable")) {
-      throw new Error(
-        'Option permissions needs Deno\'s worker options: run with --unstable-worker-options or add "unstable": ["worker-options"] to deno.json',
-        { cause: error },
-      );
-    }
     if (error instanceof Deno.errors.NotCapable) {
       throw new Deno.errors.NotCapable(
         `Option permissions asks for more than this process has (${error.message}): a worker ` +

@@ -8,7 +8,8 @@
 
 import { TimeoutError } from "./errors.ts";
 import { describe } from "./task.ts";
-import { isThenable, type JoinOptions, settlesWithin, timeoutOf } from "./timeout.ts";
+import { isThenable } from "./_thenable.ts";
+import { type JoinOptions, settlesWithin, timeoutOf } from "./timeout.ts";
 
 /** The work of a job: called once with the job's `AbortSignal`. */
 export type JobFn<T> = (signal: AbortSignal) => T | PromiseLike<T>;

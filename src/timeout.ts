@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isThenable } from "./_thenable.ts";
 import { TimeoutError } from "./errors.ts";
 import { describe } from "./task.ts";
 import { optionalSignal } from "./_validate.ts";
@@ -89,12 +90,6 @@ export async function withTimeout<T>(
     reject(error);
   }
   return await promise;
-}
-
-/** Whether `value` has a callable `then`. */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
 }
 
 /**
