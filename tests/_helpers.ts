@@ -82,3 +82,19 @@ export async function drain<T>(
 export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
+
+/** A generator over `0..n-1` (endless by default) that counts what it produced and whether it was closed. */
+export function counting(n = Infinity) {
+  const state = { produced: 0, closed: false };
+  function* generate(): Generator<number> {
+    try {
+      for (let i = 0; i < n; i++) {
+        state.produced++;
+        yield i;
+      }
+    } finally {
+      state.closed = true;
+    }
+  }
+  return { state, source: generate() };
+}

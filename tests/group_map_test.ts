@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Group } from "../src/group.ts";
 import { sleep } from "../src/sleep.ts";
+import { counting } from "./_helpers.ts";
 
 /** Tracks how many calls of a function run at once. */
 function concurrency() {
@@ -19,23 +20,7 @@ function concurrency() {
   };
 }
 
-/** A counting sync generator: `produced` goes up as the map pulls; `closed` once it is returned. */
-function countingSource(total = Infinity) {
-  const stats = { produced: 0, closed: false };
-  function* items() {
-    try {
-      for (let i = 0; i < total; i++) {
-        stats.produced++;
-        yield i;
-      }
-    } finally {
-      stats.closed = true;
-    }
-  }
-  return { stats, items: items() };
-}
-
-/** The async twin of {@linkcode countingSource}. */
+/** The async twin of `counting` (tests/_helpers.ts). */
 function countingAsyncSource(total = Infinity) {
   const stats = { produced: 0, closed: false };
   async function* items() {
@@ -165,7 +150,7 @@ Deno.test("Group maps apply backpressure: a paused consumer pauses the source", 
   for (const method of ["imap", "imapUnordered"] as const) {
     await t.step(`${method} with a sync source`, async () => {
       await using group = new Group({ limit: 4 });
-      const { stats, items } = countingSource();
+      const { state: stats, source: items } = counting();
       let consumed = 0;
       let peakRunning = 0;
       for await (
@@ -208,7 +193,7 @@ Deno.test("Group maps apply backpressure: a paused consumer pauses the source", 
 
   await t.step("a slow first item does not let imap run away (head-of-line)", async () => {
     await using group = new Group({ limit: 2 });
-    const { stats, items } = countingSource(100);
+    const { state: stats, source: items } = counting(100);
     const first = Promise.withResolvers<number>();
     const iterator = group.imap((x: number) => (x === 0 ? first.promise : x), items, {
       buffersize: 5,
@@ -226,7 +211,7 @@ Deno.test("Group maps apply backpressure: a paused consumer pauses the source", 
 Deno.test("Group maps stop cleanly", async (t) => {
   await t.step("break closes the source and aborts, then awaits, running items", async () => {
     await using group = new Group({ limit: 5 });
-    const { stats, items } = countingSource();
+    const { state: stats, source: items } = counting();
     const signals: AbortSignal[] = [];
     let finished = 0;
     for await (
@@ -261,7 +246,7 @@ Deno.test("Group maps stop cleanly", async (t) => {
 
   await t.step("a failing item rejects the map, aborts the others, closes the source", async () => {
     await using group = new Group({ limit: 3 });
-    const { stats, items } = countingSource();
+    const { state: stats, source: items } = counting();
     const boom = new Error("item 4 failed");
     const signals: AbortSignal[] = [];
     let calls = 0;
@@ -321,7 +306,7 @@ Deno.test("Group maps stop cleanly", async (t) => {
   await t.step("options.signal aborts the map with its reason", async () => {
     await using group = new Group({ limit: 2 });
     const controller = new AbortController();
-    const { stats, items } = countingSource();
+    const { state: stats, source: items } = counting();
     const mapping = group.map(
       (x: number, signal) => sleep(10_000, { signal }).then(() => x),
       items,

@@ -5,23 +5,17 @@
 
 import assert from "node:assert/strict";
 import { PoolClosedError, RemoteError, TaskTimeoutError } from "../mod.ts";
-import { delay, drain, range, sharedCounter, tasks, timed, warmUp, withPool } from "./_helpers.ts";
-
-/** A generator over `0..n-1` (endless by default) that counts what it produced and whether it was closed. */
-function counting(n = Infinity) {
-  const state = { produced: 0, closed: false };
-  function* generate(): Generator<number> {
-    try {
-      for (let i = 0; i < n; i++) {
-        state.produced++;
-        yield i;
-      }
-    } finally {
-      state.closed = true;
-    }
-  }
-  return { state, source: generate() };
-}
+import {
+  counting,
+  delay,
+  drain,
+  range,
+  sharedCounter,
+  tasks,
+  timed,
+  warmUp,
+  withPool,
+} from "./_helpers.ts";
 
 /** The async twin of {@linkcode counting}: items arrive after a microtask, every 50th after a timer. */
 function countingAsync(n = Infinity) {
