@@ -11,7 +11,20 @@
 import { abortJob, type Job, type JobFn } from "./job.ts";
 import { isThenable } from "./_thenable.ts";
 
-/** The function a map applies to each item, with the item's job signal. */
+/**
+ * The function a map applies to each item, with the item's job signal.
+ *
+ * @example
+ * ```ts
+ * import { Group, type MapFn } from "@multipool/multipool";
+ * const double: MapFn<number, number> = async (x, signal) => {
+ *   signal.throwIfAborted();
+ *   return x * 2;
+ * };
+ * await using group = new Group();
+ * console.log(await group.map(double, [1, 2])); // [2, 4]
+ * ```
+ */
 export type MapFn<T, R> = (item: T, signal: AbortSignal) => R | PromiseLike<R>;
 
 /** Starts a job in the owning group; `onSettled` runs once when it settles. */

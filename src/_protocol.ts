@@ -9,7 +9,17 @@
 
 import type { WasmAbi } from "./_wasm_call.ts";
 
-/** Where the code of a task lives, in a form that survives structured clone. */
+/**
+ * Where the code of a task lives, in a form that survives structured clone.
+ *
+ * @example
+ * ```ts
+ * import { taskModule, type TaskSpec } from "@multipool/multipool";
+ * const tasks = taskModule<{ square(x: number): number }>("https://example.com/tasks.ts");
+ * const spec: TaskSpec = tasks.square.spec;
+ * console.log(spec.kind); // "module"
+ * ```
+ */
 export type TaskSpec =
   | { readonly kind: "module"; readonly url: string; readonly name: string }
   | { readonly kind: "source"; readonly source: string; readonly name: string }

@@ -5,7 +5,18 @@
  * @module
  */
 
-/** Percentiles of a timing, in milliseconds (0 when nothing was measured). */
+/**
+ * Percentiles of a timing, in milliseconds (0 when nothing was measured).
+ *
+ * @example
+ * ```ts
+ * import { Pool, type Percentiles } from "@multipool/multipool";
+ * await using pool = new Pool({ size: 1 });
+ * await pool.apply((x: number) => x, [1]);
+ * const run: Percentiles = pool.stats().runTime;
+ * console.log(run.p50 <= run.max); // true
+ * ```
+ */
 export interface Percentiles {
   /** Median. */
   readonly p50: number;

@@ -29,7 +29,16 @@
  * @module
  */
 
-/** Element types of arrays that cross the WASM boundary, as AssemblyScript names them. */
+/**
+ * Element types of arrays that cross the WASM boundary, as AssemblyScript names them.
+ *
+ * @example
+ * ```ts
+ * import { type WasmArrayKind } from "@multipool/multipool";
+ * const kind: WasmArrayKind = "f64[]"; // a Float64Array parameter or result
+ * console.log(kind); // "f64[]"
+ * ```
+ */
 export type WasmArrayKind =
   | "i8[]"
   | "u8[]"
@@ -42,17 +51,42 @@ export type WasmArrayKind =
   | "f32[]"
   | "f64[]";
 
-/** How one argument crosses: a number (`i32`/`f32`/`f64`), a bigint (`i64`), or an array. */
+/**
+ * How one argument crosses: a number (`i32`/`f32`/`f64`), a bigint (`i64`), or an array.
+ *
+ * @example
+ * ```ts
+ * import { type WasmParamKind } from "@multipool/multipool";
+ * const params: WasmParamKind[] = ["f64[]", "number"]; // (a: Float64Array, k: number)
+ * console.log(params.length); // 2
+ * ```
+ */
 export type WasmParamKind = "number" | "bigint" | WasmArrayKind;
 
 /**
  * How the result comes back: a number, an unsigned 32-bit number (`u32`,
  * which wasm returns as a signed `i32`), a boolean, a bigint (`i64`), an
  * unsigned bigint (`u64`), nothing, or a fresh typed array.
+ *
+ * @example
+ * ```ts
+ * import { type WasmResultKind } from "@multipool/multipool";
+ * const result: WasmResultKind = "u32"; // an unsigned 32-bit number, as fnv1a32 returns
+ * console.log(result); // "u32"
+ * ```
  */
 export type WasmResultKind = "number" | "u32" | "bool" | "bigint" | "u64" | "void" | WasmArrayKind;
 
-/** What one exported function takes and returns. Plain data: it travels inside a task spec. */
+/**
+ * What one exported function takes and returns. Plain data: it travels inside a task spec.
+ *
+ * @example
+ * ```ts
+ * import { type WasmAbi } from "@multipool/multipool";
+ * const scale: WasmAbi = { params: ["f64[]", "number"], result: "f64[]" };
+ * console.log(scale.result); // "f64[]"
+ * ```
+ */
 export interface WasmAbi {
   /** One entry per JavaScript argument. */
   readonly params: readonly WasmParamKind[];

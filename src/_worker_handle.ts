@@ -37,7 +37,17 @@ export function liveWorkerCount(): number {
   return live;
 }
 
-/** Deno worker permissions, as in `new Worker(url, { deno: { permissions } })`. */
+/**
+ * Deno worker permissions, as in `new Worker(url, { deno: { permissions } })`.
+ *
+ * @example
+ * ```ts
+ * import { Pool, type WorkerPermissions } from "@multipool/multipool";
+ * const permissions: WorkerPermissions = { read: false, net: ["127.0.0.1"] };
+ * await using pool = new Pool({ size: 1, permissions });
+ * console.log(await pool.apply((x: number) => x + 1, [1])); // 2
+ * ```
+ */
 export type WorkerPermissions = "inherit" | "none" | Deno.PermissionOptionsObject;
 
 /** A worker's answer as its owner sees it: results arrive as a `done` message. */

@@ -7,7 +7,19 @@
 
 import { TimeoutError } from "./errors.ts";
 
-/** Callbacks of an {@linkcode AsyncResult}: exactly one of them runs, once. */
+/**
+ * Callbacks of an {@linkcode AsyncResult}: exactly one of them runs, once.
+ *
+ * @example
+ * ```ts
+ * import { type AsyncResultCallbacks } from "@multipool/multipool";
+ * const callbacks: AsyncResultCallbacks<number> = {
+ *   callback: (value) => console.log("got", value),
+ *   errorCallback: (error) => console.error(error),
+ * };
+ * console.log(typeof callbacks.callback); // "function"
+ * ```
+ */
 export interface AsyncResultCallbacks<T> {
   /** Called with the value when the work succeeds. */
   callback?: ((value: T) => void) | undefined;
@@ -15,7 +27,16 @@ export interface AsyncResultCallbacks<T> {
   errorCallback?: ((error: unknown) => void) | undefined;
 }
 
-/** Options of the {@linkcode AsyncResult} constructor. */
+/**
+ * Options of the {@linkcode AsyncResult} constructor.
+ *
+ * @example
+ * ```ts
+ * import { AsyncResult, type AsyncResultOptions } from "@multipool/multipool";
+ * const options: AsyncResultOptions<number> = { callback: (v) => console.log(v) };
+ * console.log(await new AsyncResult(Promise.resolve(1), options)); // 1
+ * ```
+ */
 export interface AsyncResultOptions<T> extends AsyncResultCallbacks<T> {
   /** Receives an error thrown by a callback (the pool reports it as an `error` event). */
   onCallbackError?: ((error: unknown) => void) | undefined;

@@ -25,7 +25,17 @@ import { iterable, optionalInteger, optionalSignal } from "./_validate.ts";
 
 export type { MapFn };
 
-/** Options of the {@linkcode Group} constructor. */
+/**
+ * Options of the {@linkcode Group} constructor.
+ *
+ * @example
+ * ```ts
+ * import { Group, type GroupOptions } from "@multipool/multipool";
+ * const options: GroupOptions = { limit: 10, signal: AbortSignal.timeout(60_000) };
+ * await using group = new Group(options);
+ * console.log(group.limit); // 10
+ * ```
+ */
 export interface GroupOptions {
   /**
    * At most this many jobs run at once; later ones wait their turn in spawn
@@ -37,7 +47,17 @@ export interface GroupOptions {
   signal?: AbortSignal;
 }
 
-/** Options of `Group.map`, `Group.imap` and `Group.imapUnordered`. */
+/**
+ * Options of `Group.map`, `Group.imap` and `Group.imapUnordered`.
+ *
+ * @example
+ * ```ts
+ * import { Group, type GroupMapOptions } from "@multipool/multipool";
+ * const options: GroupMapOptions = { limit: 4, buffersize: 8 };
+ * await using group = new Group();
+ * console.log(await group.map(async (x: number) => x * 2, [1, 2], options)); // [2, 4]
+ * ```
+ */
 export interface GroupMapOptions {
   /**
    * Items of this map running at once; default and upper bound: the group's

@@ -11,10 +11,29 @@ import { describe } from "./task.ts";
 import { isThenable } from "./_thenable.ts";
 import { type JoinOptions, settlesWithin, timeoutOf } from "./timeout.ts";
 
-/** The work of a job: called once with the job's `AbortSignal`. */
+/**
+ * The work of a job: called once with the job's `AbortSignal`.
+ *
+ * @example
+ * ```ts
+ * import { type JobFn, spawn } from "@multipool/multipool";
+ * const work: JobFn<string> = (signal) => (signal.aborted ? "aborted" : "done");
+ * console.log(await spawn(work)); // "done"
+ * ```
+ */
 export type JobFn<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
-/** Options of {@linkcode joinAll}. */
+/**
+ * Options of {@linkcode joinAll}.
+ *
+ * @example
+ * ```ts
+ * import { joinAll, type JoinAllOptions, spawn } from "@multipool/multipool";
+ * const options: JoinAllOptions = { timeout: 1_000, raiseError: true };
+ * const jobs = [spawn(() => 1), spawn(() => 2)];
+ * console.log((await joinAll(jobs, options)).length); // 2
+ * ```
+ */
 export interface JoinAllOptions {
   /** Milliseconds to wait at most; the jobs not done by then are left out of the result. */
   timeout?: number;

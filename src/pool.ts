@@ -35,10 +35,28 @@ import {
 import { WorkerHandle, type WorkerListener, type WorkerPermissions } from "./_worker_handle.ts";
 import { ensureModule, registeredModule } from "./_wasm_registry.ts";
 
-/** Argument tuples of two or more parameters: `map` spreads such items (see {@linkcode Pool.map}). */
+/**
+ * Argument tuples of two or more parameters: `map` spreads such items (see {@linkcode Pool.map}).
+ *
+ * @example
+ * ```ts
+ * import { type SeveralArgs } from "@multipool/multipool";
+ * const pair: SeveralArgs = [0, 1e5]; // a tuple of two or more arguments
+ * console.log(pair.length); // 2
+ * ```
+ */
 export type SeveralArgs = [unknown, unknown, ...unknown[]];
 
-/** Options of {@linkcode Pool}. */
+/**
+ * Options of {@linkcode Pool}.
+ *
+ * @example
+ * ```ts
+ * import { type PoolOptions } from "@multipool/multipool";
+ * const options: PoolOptions = { size: 2, maxTasksPerWorker: 100, taskTimeout: 30_000 };
+ * console.log(options.size); // 2
+ * ```
+ */
 export interface PoolOptions {
   /** Number of workers; default `navigator.hardwareConcurrency`. */
   size?: number;
@@ -66,7 +84,16 @@ export interface PoolOptions {
   name?: string;
 }
 
-/** Per-call options of every Pool method. */
+/**
+ * Per-call options of every Pool method.
+ *
+ * @example
+ * ```ts
+ * import { type CallOptions } from "@multipool/multipool";
+ * const options: CallOptions = { signal: AbortSignal.timeout(5_000), timeout: 1_000 };
+ * console.log(options.timeout); // 1000
+ * ```
+ */
 export interface CallOptions {
   /** Aborting removes queued chunks and terminates (and replaces) workers running them. */
   signal?: AbortSignal;
@@ -74,19 +101,55 @@ export interface CallOptions {
   timeout?: number;
 }
 
-/** Options of {@linkcode Pool.applyAsync}. */
+/**
+ * Options of {@linkcode Pool.applyAsync}.
+ *
+ * @example
+ * ```ts
+ * import { type ApplyAsyncOptions } from "@multipool/multipool";
+ * const options: ApplyAsyncOptions<number> = { callback: (n) => console.log(n), timeout: 1_000 };
+ * console.log(typeof options.callback); // "function"
+ * ```
+ */
 export interface ApplyAsyncOptions<R> extends CallOptions, AsyncResultCallbacks<R> {}
 
-/** Options of {@linkcode Pool.map} and {@linkcode Pool.starmap}. */
+/**
+ * Options of {@linkcode Pool.map} and {@linkcode Pool.starmap}.
+ *
+ * @example
+ * ```ts
+ * import { type MapOptions } from "@multipool/multipool";
+ * const options: MapOptions = { chunksize: 1000 };
+ * console.log(options.chunksize); // 1000
+ * ```
+ */
 export interface MapOptions extends CallOptions {
   /** Items per chunk; default `ceil(n / (4 * size))` when the length is known, else adaptive. */
   chunksize?: number;
 }
 
-/** Options of {@linkcode Pool.mapAsync} and {@linkcode Pool.starmapAsync}. */
+/**
+ * Options of {@linkcode Pool.mapAsync} and {@linkcode Pool.starmapAsync}.
+ *
+ * @example
+ * ```ts
+ * import { type MapAsyncOptions } from "@multipool/multipool";
+ * const options: MapAsyncOptions<number> = { chunksize: 10, callback: (all) => console.log(all.length) };
+ * console.log(options.chunksize); // 10
+ * ```
+ */
 export interface MapAsyncOptions<R> extends MapOptions, AsyncResultCallbacks<R[]> {}
 
-/** Options of {@linkcode Pool.imap} and {@linkcode Pool.imapUnordered}. */
+/**
+ * Options of {@linkcode Pool.imap} and {@linkcode Pool.imapUnordered}.
+ *
+ * @example
+ * ```ts
+ * import { type ImapOptions } from "@multipool/multipool";
+ * const options: ImapOptions = { chunksize: 64, buffersize: 8 };
+ * console.log(options.buffersize); // 8
+ * ```
+ */
 export interface ImapOptions extends CallOptions {
   /**
    * Items per chunk. Default: adaptive, starting at 1 and doubling while a
@@ -98,7 +161,17 @@ export interface ImapOptions extends CallOptions {
   buffersize?: number;
 }
 
-/** What {@linkcode Pool.stats} returns. */
+/**
+ * What {@linkcode Pool.stats} returns.
+ *
+ * @example
+ * ```ts
+ * import { Pool, type PoolStats } from "@multipool/multipool";
+ * await using pool = new Pool({ size: 1 });
+ * const stats: PoolStats = pool.stats();
+ * console.log(stats.size, stats.queued); // 1 0
+ * ```
+ */
 export interface PoolStats {
   /** Configured number of workers. */
   readonly size: number;

@@ -10,7 +10,16 @@ import { type Task, toTaskSpec } from "./task.ts";
 import { argumentTuple, cloneableTuple, optionalTimeout } from "./_validate.ts";
 import { type Reply, WorkerHandle, type WorkerPermissions } from "./_worker_handle.ts";
 
-/** Options of {@linkcode Process}. */
+/**
+ * Options of {@linkcode Process}.
+ *
+ * @example
+ * ```ts
+ * import { type ProcessOptions } from "@multipool/multipool";
+ * const options: ProcessOptions<[string]> = { target: (who: string) => console.log(who), args: ["bob"] };
+ * console.log(options.args); // ["bob"]
+ * ```
+ */
 export interface ProcessOptions<A extends unknown[]> {
   /** What to run: a task reference or a self-contained function. */
   target: Task<A, unknown>;
@@ -22,9 +31,33 @@ export interface ProcessOptions<A extends unknown[]> {
   permissions?: WorkerPermissions;
 }
 
-/** `exitCode` of a process stopped by {@linkcode Process.terminate} (as SIGTERM in Python). */
+/**
+ * `exitCode` of a process stopped by {@linkcode Process.terminate} (as SIGTERM in Python).
+ *
+ * @example
+ * ```ts
+ * import { Process, TERMINATED_EXIT_CODE } from "@multipool/multipool";
+ * const p = new Process({ target: () => new Promise(() => {}) });
+ * p.start();
+ * p.terminate();
+ * await p.join();
+ * console.log(p.exitCode === TERMINATED_EXIT_CODE); // true
+ * ```
+ */
 export const TERMINATED_EXIT_CODE: number = -15;
-/** `exitCode` of a process stopped by {@linkcode Process.kill} (as SIGKILL in Python). */
+/**
+ * `exitCode` of a process stopped by {@linkcode Process.kill} (as SIGKILL in Python).
+ *
+ * @example
+ * ```ts
+ * import { KILLED_EXIT_CODE, Process } from "@multipool/multipool";
+ * const p = new Process({ target: () => new Promise(() => {}) });
+ * p.start();
+ * p.kill();
+ * await p.join();
+ * console.log(p.exitCode === KILLED_EXIT_CODE); // true
+ * ```
+ */
 export const KILLED_EXIT_CODE: number = -9;
 
 let lastPid = 0;

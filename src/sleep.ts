@@ -7,7 +7,16 @@
 import { optionalSignal } from "./_validate.ts";
 import { checkDelay } from "./timeout.ts";
 
-/** Options of {@linkcode sleep}. */
+/**
+ * Options of {@linkcode sleep}.
+ *
+ * @example
+ * ```ts
+ * import { sleep, type SleepOptions } from "@multipool/multipool";
+ * const options: SleepOptions = { signal: AbortSignal.timeout(1_000) };
+ * await sleep(10, options);
+ * ```
+ */
 export interface SleepOptions {
   /** Aborting it clears the timer and rejects with `signal.reason`. */
   signal?: AbortSignal;

@@ -13,13 +13,33 @@ import { optionalSignal } from "./_validate.ts";
 /** The longest delay `setTimeout` honours (about 24.8 days); longer ones fire at once. */
 const MAX_DELAY = 2 ** 31 - 1;
 
-/** Options of {@linkcode withTimeout}. */
+/**
+ * Options of {@linkcode withTimeout}.
+ *
+ * @example
+ * ```ts
+ * import { withTimeout, type WithTimeoutOptions } from "@multipool/multipool";
+ * const options: WithTimeoutOptions = { signal: new AbortController().signal };
+ * console.log(await withTimeout(Promise.resolve(1), 1_000, options)); // 1
+ * ```
+ */
 export interface WithTimeoutOptions {
   /** Aborting it rejects at once with `signal.reason` (and aborts the work's signal). */
   signal?: AbortSignal;
 }
 
-/** A timeout in milliseconds, given bare or as `{ timeout }`. */
+/**
+ * A timeout in milliseconds, given bare or as `{ timeout }`.
+ *
+ * @example
+ * ```ts
+ * import { Group, type JoinOptions } from "@multipool/multipool";
+ * const options: JoinOptions = { timeout: 1_000 };
+ * await using group = new Group();
+ * group.spawn(() => 1);
+ * console.log(await group.join(options)); // true
+ * ```
+ */
 export interface JoinOptions {
   /** Milliseconds to wait at most; omitted or `Infinity`: no limit. */
   timeout?: number;
