@@ -8,7 +8,10 @@
  *   travel packed) against the same `x * x` in a plain loop on the main thread.
  *
  * Targets (ours vs Python's `multiprocessing.Pool`) are checked by
- * `deno task bench:python`, which measures both in one run.
+ * `deno task bench:python`, which measures both in one run. On a virtual
+ * machine the apply group swings with where the scheduler wakes each thread
+ * (see `apply_latency.ts`); `taskset -c 0 deno bench -A bench/pool_bench.ts`
+ * gives the steady, pinned figures.
  *
  * @module
  */

@@ -1,0 +1,175 @@
+/**
+ * Sequential `apply` round trip against a raw Worker `postMessage` round
+ * trip, with a control: a second, identical raw worker against the first.
+ *
+ * The three round trips are interleaved one by one (the order rotates) in
+ * blocks; each block gives a p50 per side, and the ratios reported are the
+ * medians of the per-block ratios, so both sides of a ratio always meet the
+ * same stretch of machine noise.
+ *
+ * The control says whether the figure means anything. Which CPU a worker
+ * thread wakes on is the scheduler's choice, it sticks for seconds, and on
+ * a virtual machine waking an idle vCPU can cost more than the whole round
+ * trip; then two identical raw workers differ by 3x and so does anything
+ * compared with them. Pinned to one CPU (`--pin`, Linux `taskset`) every hop
+ * is a plain thread switch: the ratio is the CPU cost of the pool, and the
+ * control stays at 1.00.
+ *
+ * Run alone: `deno run -A bench/apply_latency.ts [--pin] [--blocks 60 --pairs 200]`;
+ * `deno task bench:python` runs it both ways and prints the table.
+ *
+ * @module
+ */
+
+import { Pool } from "../mod.ts";
+import { echo, fmt, median, numberFlags, percentile, RawEcho, verdict } from "./_pool_workloads.ts";
+
+/** The target: `apply` p50 at most this many times the raw round trip. */
+export const APPLY_TARGET = 1.5;
+/** How far from 1.00 the control may be for a measurement to be judged. */
+export const CONTROL_TOLERANCE = 0.1;
+
+/** What one measurement found; round trips in µs, ratios as medians of per-block ratios. */
+export interface ApplyLatency {
+  /** Whether the process was pinned to one CPU. */
+  pinned: boolean;
+  /** p50 of `await pool.apply(echo, [i])` over all blocks. */
+  applyUs: number;
+  /** p50 of the raw round trip over all blocks. */
+  rawUs: number;
+  /** Median over blocks of apply p50 / raw p50. */
+  ratio: number;
+  /** Median over blocks of the second raw worker's p50 / the first's: 1.00 when the measure is sound. */
+  control: number;
+}
+
+/** Options of {@linkcode measureApplyLatency}. */
+export interface ApplyLatencyOptions {
+  /** Blocks measured (each gives one ratio). */
+  blocks: number;
+  /** Round trips per side in a block. */
+  pairs: number;
+  /** Pool size. */
+  size: number;
+}
+
+/** Measures in this process, as it is scheduled now. */
+export async function measureApplyLatency(options: ApplyLatencyOptions): Promise<ApplyLatency> {
+  const pool = new Pool({ size: options.size });
+  const raw = new RawEcho();
+  const twin = new RawEcho();
+  const sides = [
+    (i: number) => pool.apply(echo, [i]),
+    (i: number) => raw.roundTrip(i),
+    (i: number) => twin.roundTrip(i),
+  ];
+  try {
+    // Warm up: workers started, task loaded, everything JIT-compiled.
+    for (let i = 0; i < 1000; i++) for (const side of sides) await side(i);
+    const all = sides.map(() => [] as number[]);
+    const ratios: number[] = [];
+    const controls: number[] = [];
+    for (let block = 0; block < options.blocks; block++) {
+      const times = sides.map(() => [] as number[]);
+      for (let i = 0; i < options.pairs; i++) {
+        for (let k = 0; k < sides.length; k++) {
+          const which = (i + k) % sides.length;
+          const start = performance.now();
+          await sides[which](i);
+          times[which].push((performance.now() - start) * 1e3);
+        }
+      }
+      const [apply, bare, other] = times.map((t) => percentile(t, 50));
+      ratios.push(apply / bare);
+      controls.push(other / bare);
+      times.forEach((t, k) => all[k].push(...t));
+    }
+    return {
+      pinned: false,
+      applyUs: median(all[0]),
+      rawUs: median(all[1]),
+      ratio: median(ratios),
+      control: median(controls),
+    };
+  } finally {
+    raw.close();
+    twin.close();
+    await pool.terminate();
+  }
+}
+
+/** Why a pinned measurement could not run, or its result. */
+export type PinnedResult = { ok: true; value: ApplyLatency } | { ok: false; reason: string };
+
+/** Measures in a child process pinned to CPU 0 with `taskset` (Linux). */
+export async function measurePinned(options: ApplyLatencyOptions): Promise<PinnedResult> {
+  const args = [
+    "-c",
+    "0",
+    Deno.execPath(),
+    "run",
+    "-A",
+    new URL(import.meta.url).pathname,
+    "--json",
+    ...Object.entries(options).flatMap(([key, value]) => [`--${key}`, String(value)]),
+  ];
+  try {
+    const { success, stdout, stderr } = await new Deno.Command("taskset", {
+      args,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!success) {
+      const reason = new TextDecoder().decode(stderr).trim().split("\n").slice(-3).join(" | ");
+      return { ok: false, reason: `taskset failed: ${reason}` };
+    }
+    const value = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
+    return { ok: true, value: { ...value, pinned: true } };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Whether a measurement can be judged: its control (identical raw workers) agrees. */
+export function isSound(measured: ApplyLatency): boolean {
+  return Math.abs(measured.control - 1) <= CONTROL_TOLERANCE;
+}
+
+/** Whether the target is met; undefined when the measurement is not sound. */
+export function meetsTarget(measured: ApplyLatency): boolean | undefined {
+  return isSound(measured) ? measured.ratio <= APPLY_TARGET : undefined;
+}
+
+/** PASS/MISS, or why the measurement is not judged. */
+export function applyVerdict(measured: ApplyLatency): string {
+  const met = meetsTarget(measured);
+  return met === undefined ? `n/a (control ${fmt(measured.control, 2)})` : verdict(met);
+}
+
+if (import.meta.main) {
+  const pin = Deno.args.includes("--pin");
+  const json = Deno.args.includes("--json");
+  const options = numberFlags(Deno.args.filter((arg) => arg !== "--pin" && arg !== "--json"), {
+    blocks: 60,
+    pairs: 200,
+    size: 2,
+  });
+  const result: PinnedResult = pin
+    ? await measurePinned(options)
+    : { ok: true, value: await measureApplyLatency(options) };
+  if (!result.ok) throw new Error(result.reason);
+  const measured = result.value;
+  if (json) {
+    console.log(JSON.stringify(measured));
+  } else {
+    console.log(
+      `${measured.pinned ? "pinned to CPU 0" : "unpinned"}: apply p50 ${
+        fmt(measured.applyUs)
+      } µs, ` +
+        `raw Worker postMessage p50 ${fmt(measured.rawUs)} µs: ${fmt(measured.ratio, 2)}x raw ` +
+        `(target <= ${APPLY_TARGET}x: ${applyVerdict(measured)}); control ${
+          fmt(measured.control, 2)
+        }`,
+    );
+  }
+}
