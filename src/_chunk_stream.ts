@@ -42,6 +42,12 @@ export interface ChunkStreamOptions {
   signal?: AbortSignal | undefined;
   /** Checks each item as it is pulled (throwing ends the stream with that error). */
   check(item: unknown, index: number): void;
+  /**
+   * Undefined when the pool accepts a chunk now; else settles when it may.
+   * The first chunk is submitted regardless (a full pool refuses the call);
+   * later ones wait, so a stream under way never fails for a full queue.
+   */
+  room?(): Promise<void> | undefined;
 }
 
 /** With `chunksize: "auto"`, chunks grow while a chunk runs for less than this. */
@@ -96,7 +102,10 @@ export class ChunkStream {
   #stopped = false;
   #wakeConsumer: (() => void) | undefined;
   #wakeFeeder: (() => void) | undefined;
-  readonly #onAbort = () => this.#wake();
+  readonly #onAbort = () => {
+    this.#wake();
+    this.#wakeFeeder?.();
+  };
 
   constructor(
     source: Iterable<unknown> | AsyncIterable<unknown>,
@@ -188,6 +197,7 @@ export class ChunkStream {
         while (this.#inWindow >= this.#options.buffersize && !this.#stopped) {
           await new Promise<void>((resolve) => (this.#wakeFeeder = resolve));
         }
+        if (this.#pulled > 0) await this.#waitForRoom();
         if (this.#stopped || this.#failing || this.#options.signal?.aborted) break;
         const offset = this.#pulled;
         const items = await this.#pull();
@@ -207,6 +217,18 @@ export class ChunkStream {
       // #exhausted stays false when the feeder just stopped: stop() still closes the source.
       this.#fed = true;
       this.#wake();
+    }
+  }
+
+  /** Waits while the pool's queue is full (or until stop() or an abort). */
+  async #waitForRoom(): Promise<void> {
+    for (;;) {
+      const room = this.#options.room?.();
+      if (room === undefined || this.#stopped || this.#options.signal?.aborted) return;
+      await new Promise<void>((resolve) => {
+        this.#wakeFeeder = resolve;
+        room.then(resolve);
+      });
     }
   }
 

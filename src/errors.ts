@@ -105,7 +105,8 @@ export class TimeoutError extends Error {
 }
 
 /**
- * The pool's backlog already holds `maxQueue` tasks.
+ * The pool's backlog already holds `maxQueue` chunks: thrown by an `apply`,
+ * or by the first chunk of a `map` or `imap` (later chunks wait for room).
  *
  * @example
  * ```ts

@@ -67,7 +67,12 @@ export interface PoolOptions {
   initArgs?: unknown[];
   /** Replace a worker after it ran this many chunks (a chunk counts as one, as in Python). */
   maxTasksPerWorker?: number;
-  /** Most chunks waiting for a worker; submitting more throws {@linkcode QueueFullError}. */
+  /**
+   * Most chunks waiting beyond the workers that can take them (idle or still
+   * starting). An `apply`, or the first chunk of a `map` or `imap`, submitted
+   * beyond it throws {@linkcode QueueFullError}; the later chunks of a `map`
+   * or `imap` already under way wait for room instead.
+   */
   maxQueue?: number;
   /**
    * Default `timeout` (ms) of every chunk, measured from when it starts on a
@@ -273,6 +278,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
   readonly #waitTimes = new Samples();
   readonly #respawnTimers = new Set<ReturnType<typeof setTimeout>>();
   readonly #compiling = new Set<string>();
+  /** map/imap feeders waiting for room in a full queue; woken whenever it may have moved. */
+  #roomWaiters: (() => void)[] = [];
   readonly #errorListeners = new Set<unknown>();
   #state: "running" | "closed" | "terminated" = "running";
   #nextId = 0;
@@ -704,10 +711,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options: SubmitOptions,
   ): SubmittedChunk {
     this.#assertOpen(options.pinned);
-    if (
-      this.#maxQueue !== undefined && this.#idle.length === 0 &&
-      this.#queue.length >= this.#maxQueue
-    ) {
+    if (!this.#hasRoom()) {
       throw new QueueFullError(
         `Queue is full: ${this.#queue.length} chunks wait (maxQueue ${this.#maxQueue})`,
       );
@@ -784,6 +788,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       buffersize: 4 * this.#size,
       signal: submit.signal,
       check: checked ? () => {} : check,
+      room: () => this.#room(),
     });
     this.#pinned++;
     return this.#drain(stream).finally(() => {
@@ -830,6 +835,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
           buffersize,
           signal: submit.signal,
           check: itemCheck(false),
+          room: () => this.#room(),
         }),
       { ordered, signal: submit.signal },
     );
@@ -840,9 +846,34 @@ export class Pool extends EventTarget implements AsyncDisposable {
   #dispatch(): void {
     while (this.#queue.length > 0 && this.#idle.length > 0) {
       const front = this.#queue.peek()!;
-      if (front.spec.kind === "wasm" && !this.#wasmCompiled(front.spec.key)) return;
+      if (front.spec.kind === "wasm" && !this.#wasmCompiled(front.spec.key)) break;
       this.#start(this.#idle.pop()!, this.#queue.shift()!);
     }
+    this.#wakeRoomWaiters();
+  }
+
+  /**
+   * Whether one more chunk may be queued: `maxQueue` counts the chunks that
+   * wait beyond the workers able to take them (idle, or starting up).
+   */
+  #hasRoom(): boolean {
+    if (this.#maxQueue === undefined) return true;
+    let free = this.#idle.length;
+    for (const slot of this.#slots) if (slot.state === "starting") free++;
+    return this.#queue.length < this.#maxQueue + free;
+  }
+
+  /** Undefined when a chunk may be queued now; else settles when the queue may have room. */
+  #room(): Promise<void> | undefined {
+    if (this.#hasRoom()) return undefined;
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  #wakeRoomWaiters(): void {
+    if (this.#roomWaiters.length === 0) return;
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Whether the WASM module `key` is compiled; if not, compiles it and dispatches again after. */
@@ -934,6 +965,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       this.#failed++;
       chunk.reject(error);
     }
+    this.#wakeRoomWaiters();
   }
 
   /** A worker finished its chunk: it takes the next one, or is recycled. */

@@ -14,7 +14,16 @@ import {
   TaskTimeoutError,
   TimeoutError,
 } from "../mod.ts";
-import { delay, range, sharedCounter, tasks, timed, warmUp, withPool } from "./_helpers.ts";
+import {
+  counting,
+  delay,
+  range,
+  sharedCounter,
+  tasks,
+  timed,
+  warmUp,
+  withPool,
+} from "./_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Loose = Record<string, (...args: any[]) => any>;
@@ -180,21 +189,68 @@ Deno.test("maxQueue bounds the backlog with QueueFullError", async (t) => {
     });
   });
 
-  await t.step("maxQueue: 0 accepts work only while a worker is idle", async () => {
-    await withPool({ size: 1, maxQueue: 0 }, async (pool) => {
-      // While the worker starts, nothing may wait for it: retry until it is idle.
-      for (let tries = 0;; tries++) {
+  await t.step("workers still starting count as room", async () => {
+    await withPool({ size: 2, maxQueue: 0 }, async (pool) => {
+      assert.equal(pool.stats().alive, 2);
+      const accepted = [pool.apply(tasks.square, [2]), pool.apply(tasks.square, [3])];
+      assert.throws(() => pool.apply(tasks.square, [4]), QueueFullError);
+      assert.deepEqual(await Promise.all(accepted), [4, 9]);
+    });
+  });
+
+  await t.step(
+    "a starmap under way waits for room; a map's first chunk is refused like an apply",
+    async () => {
+      await withPool({ size: 1, maxQueue: 1 }, async (pool) => {
+        await pool.apply(tasks.square, [1]); // started: now at most maxQueue chunks may wait
+        let peak = 0;
+        const sampler = setInterval(() => (peak = Math.max(peak, pool.stats().queued)), 1);
         try {
-          await pool.apply(tasks.square, [1]);
-          break;
-        } catch (error) {
-          if (!(error instanceof QueueFullError) || tries > 100) throw error;
+          const pairs = range(12).map((i): [number, number] => [5, i]);
+          const mapped = pool.starmap(tasks.sleepEcho, pairs, { chunksize: 1 });
           await delay(20);
+          // The map keeps the queue full: other submissions are refused meanwhile.
+          assert.throws(() => pool.apply(tasks.square, [2]), QueueFullError);
+          await assert.rejects(pool.map(tasks.square, [1, 2], { chunksize: 1 }), QueueFullError);
+          assert.deepEqual(await mapped, range(12));
+        } finally {
+          clearInterval(sampler);
         }
+        assert.equal(peak, 1);
+        assert.equal(pool.stats().completed, 1 + 12);
+      });
+    },
+  );
+
+  await t.step("imap over a generator pulls only as room frees", async () => {
+    await withPool({ size: 1, maxQueue: 0 }, async (pool) => {
+      const { state, source } = counting(40);
+      const seen: number[] = [];
+      for await (const x of pool.imap(tasks.square, source, { chunksize: 2, buffersize: 8 })) {
+        seen.push(x);
+        assert.ok(state.produced <= seen.length + 2 * 8, `produced ${state.produced}`);
       }
-      const running = pool.apply(tasks.sleepMs, [100]);
-      assert.throws(() => pool.apply(tasks.square, [2]), QueueFullError);
-      assert.equal(await running, 100);
+      assert.deepEqual(seen, range(40).map((x) => x * x));
+      assert.ok(state.closed);
+    });
+  });
+
+  await t.step("terminate() or an abort ends a map that waits for room", async () => {
+    await withPool({ size: 1, maxQueue: 0 }, async (pool) => {
+      const controller = new AbortController();
+      const items = range(6).map((i): [number, number] => [50, i]);
+      const aborted = pool.starmap(tasks.sleepEcho, items, {
+        chunksize: 1,
+        signal: controller.signal,
+      });
+      await delay(20);
+      controller.abort(new Error("stop"));
+      await assert.rejects(aborted, /stop/);
+      const terminated = pool.starmap(tasks.sleepEcho, items, { chunksize: 1 });
+      await delay(80);
+      await pool.terminate();
+      await assert.rejects(terminated, PoolClosedError);
+      assert.ok(pool.stats().completed < 6 + 6, `completed ${pool.stats().completed}`);
     });
   });
 });
