@@ -59,28 +59,36 @@ export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
-/** What a Python helper printed (its last stdout line, parsed as JSON), or why it could not run. */
-export type PythonResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+/** What a helper process printed (its last stdout line, parsed as JSON), or why it could not run. */
+export type JsonResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+/** What a Python helper printed; see {@linkcode JsonResult}. */
+export type PythonResult<T> = JsonResult<T>;
 
-/** Runs `bench/python/<script>` with `python3` (or `$PYTHON`) and parses the JSON it prints last. */
-export async function runPython<T>(script: string, args: string[]): Promise<PythonResult<T>> {
-  const python = Deno.env.get("PYTHON") ?? "python3";
-  const path = new URL(`./python/${script}`, import.meta.url).pathname;
+/** Runs `command` with `args` and parses the JSON line it prints last. */
+export async function runJson<T>(command: string, args: string[]): Promise<JsonResult<T>> {
+  const name = args.at(0) === undefined ? command : `${command} ${args[0]}`;
   try {
-    const { success, stdout, stderr } = await new Deno.Command(python, {
-      args: [path, ...args],
+    const { success, stdout, stderr } = await new Deno.Command(command, {
+      args,
       stdout: "piped",
       stderr: "piped",
     }).output();
     const out = new TextDecoder().decode(stdout).trim();
     if (!success) {
       const err = new TextDecoder().decode(stderr).trim().split("\n").slice(-3).join(" | ");
-      return { ok: false, reason: `${python} ${script} failed: ${err}` };
+      return { ok: false, reason: `${name} failed: ${err}` };
     }
     return { ok: true, value: JSON.parse(out.split("\n").at(-1)!) as T };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** Runs `bench/python/<script>` with `python3` (or `$PYTHON`) and parses the JSON it prints last. */
+export function runPython<T>(script: string, args: string[]): Promise<PythonResult<T>> {
+  const python = Deno.env.get("PYTHON") ?? "python3";
+  const path = new URL(`./python/${script}`, import.meta.url).pathname;
+  return runJson<T>(python, [path, ...args]);
 }
 
 /** Prints an aligned text table. */

@@ -22,7 +22,17 @@
  */
 
 import { Pool } from "../mod.ts";
-import { echo, fmt, median, numberFlags, percentile, RawEcho, verdict } from "./_pool_workloads.ts";
+import {
+  echo,
+  fmt,
+  type JsonResult,
+  median,
+  numberFlags,
+  percentile,
+  RawEcho,
+  runJson,
+  verdict,
+} from "./_pool_workloads.ts";
 
 /** The target: `apply` p50 at most this many times the raw round trip. */
 export const APPLY_TARGET = 1.5;
@@ -99,11 +109,11 @@ export async function measureApplyLatency(options: ApplyLatencyOptions): Promise
 }
 
 /** Why a pinned measurement could not run, or its result. */
-export type PinnedResult = { ok: true; value: ApplyLatency } | { ok: false; reason: string };
+export type PinnedResult = JsonResult<ApplyLatency>;
 
 /** Measures in a child process pinned to CPU 0 with `taskset` (Linux). */
 export async function measurePinned(options: ApplyLatencyOptions): Promise<PinnedResult> {
-  const args = [
+  const result = await runJson<ApplyLatency>("taskset", [
     "-c",
     "0",
     Deno.execPath(),
@@ -112,22 +122,8 @@ export async function measurePinned(options: ApplyLatencyOptions): Promise<Pinne
     new URL(import.meta.url).pathname,
     "--json",
     ...Object.entries(options).flatMap(([key, value]) => [`--${key}`, String(value)]),
-  ];
-  try {
-    const { success, stdout, stderr } = await new Deno.Command("taskset", {
-      args,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!success) {
-      const reason = new TextDecoder().decode(stderr).trim().split("\n").slice(-3).join(" | ");
-      return { ok: false, reason: `taskset failed: ${reason}` };
-    }
-    const value = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
-    return { ok: true, value: { ...value, pinned: true } };
-  } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
-  }
+  ]);
+  return result.ok ? { ok: true, value: { ...result.value, pinned: true } } : result;
 }
 
 /** Whether a measurement can be judged: its control (identical raw workers) agrees. */
