@@ -31,17 +31,17 @@
  * @module
  */
 
+export { Pool } from "./src/pool.ts";
 export {
   type ApplyAsyncOptions,
   type CallOptions,
   type ImapOptions,
   type MapAsyncOptions,
   type MapOptions,
-  Pool,
   type PoolOptions,
   type PoolStats,
   type SeveralArgs,
-} from "./src/pool.ts";
+} from "./src/pool_options.ts";
 export {
   KILLED_EXIT_CODE,
   Process,
@@ -56,7 +56,7 @@ export {
 export { type Task, type TaskModule, taskModule, type TaskRef } from "./src/task.ts";
 export type { TaskSpec } from "./src/_protocol.ts";
 export type { Percentiles } from "./src/_samples.ts";
-export { liveWorkerCount, type WorkerPermissions } from "./src/_worker_handle.ts";
+export { liveWorkerCount, type WorkerPermissions } from "./src/_transport.ts";
 export {
   PoolClosedError,
   QueueFullError,

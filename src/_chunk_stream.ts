@@ -8,19 +8,12 @@
  * @module
  */
 
-import { PACK_MIN } from "./_protocol.ts";
+import { Condition } from "./_condition.ts";
+import { type ChunkItems, PACK_MIN } from "./_protocol.ts";
+import type { OutcomeHandler, Ticket } from "./_scheduler.ts";
 
-/** A chunk as the pool accepted it. */
-export interface SubmittedChunk {
-  /** Settles with the chunk's results, in item order, or its first error. */
-  readonly promise: Promise<ArrayLike<unknown>>;
-  /** Drops the chunk if it has not started; a running one finishes and its result is ignored. */
-  cancel(): void;
-  /** Milliseconds the chunk ran on a worker (valid once settled). */
-  readonly runTime: number;
-  /** When the chunk failed: results of its items before the failed one, if the worker sent them. */
-  readonly partial: ArrayLike<unknown> | undefined;
-}
+/** Submits one chunk; `onOutcome` receives its outcome once, synchronously. */
+export type SubmitChunk = (items: ChunkItems, onOutcome: OutcomeHandler) => Ticket;
 
 /** A finished chunk handed to the consumer. */
 export type Finished =
@@ -43,11 +36,12 @@ export interface ChunkStreamOptions {
   /** Checks each item as it is pulled (throwing ends the stream with that error). */
   check(item: unknown, index: number): void;
   /**
-   * Undefined when the pool accepts a chunk now; else settles when it may.
-   * The first chunk is submitted regardless (a full pool refuses the call);
-   * later ones wait, so a stream under way never fails for a full queue.
+   * Undefined when the pool accepts a chunk now; else settles when it may
+   * (or rejects once `signal` aborts). The first chunk is submitted
+   * regardless (a full pool refuses the call); later ones wait, so a stream
+   * under way never fails for a full queue.
    */
-  room?(): Promise<void> | undefined;
+  room?(signal: AbortSignal): Promise<void> | undefined;
 }
 
 /** With `chunksize: "auto"`, chunks grow while a chunk runs for less than this. */
@@ -56,14 +50,6 @@ export const AUTO_TARGET_MS = 2;
 export const AUTO_MAX_CHUNK = 4096;
 
 const NOT_YET = Symbol("not yet");
-
-/**
- * A chunk as pulled: an array, or, for a sync source of plain numbers, a
- * `Float64Array` filled as the values are pulled (off the JS heap, so a
- * long stream of numbers does not grow the main thread's heap, and sent to
- * the worker by transfer without a second packing pass).
- */
-export type ChunkItems = unknown[] | Float64Array<ArrayBuffer>;
 
 /** Resolves after a few microtask turns: an async source with a value at hand answers sooner. */
 function soon(): Promise<typeof NOT_YET> {
@@ -74,13 +60,13 @@ function soon(): Promise<typeof NOT_YET> {
 
 interface Entry {
   readonly offset: number;
-  chunk: SubmittedChunk | undefined;
+  ticket: Ticket | undefined;
   finished: Finished | undefined;
 }
 
 /** Pulls, chunks, submits and hands back finished chunks; see the module doc. */
 export class ChunkStream {
-  readonly #submit: (items: ChunkItems) => SubmittedChunk;
+  readonly #submit: SubmitChunk;
   readonly #options: ChunkStreamOptions;
   readonly #array: readonly unknown[] | undefined;
   readonly #iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
@@ -100,16 +86,16 @@ export class ChunkStream {
   /** A chunk failed: the stream ends at it, so nothing after it is pulled or started. */
   #failing = false;
   #stopped = false;
-  #wakeConsumer: (() => void) | undefined;
-  #wakeFeeder: (() => void) | undefined;
-  readonly #onAbort = () => {
-    this.#wake();
-    this.#wakeFeeder?.();
-  };
+  /** Aborted by stop() or by the caller's signal: ends waits for room. */
+  readonly #stop = new AbortController();
+  readonly #stopSignal: AbortSignal;
+  /** Woken whenever a chunk finishes, the window moves, or the stream stops or aborts. */
+  readonly #changed = new Condition();
+  readonly #onAbort = () => this.#changed.notify();
 
   constructor(
     source: Iterable<unknown> | AsyncIterable<unknown>,
-    submit: (items: ChunkItems) => SubmittedChunk,
+    submit: SubmitChunk,
     options: ChunkStreamOptions,
   ) {
     this.#submit = submit;
@@ -125,6 +111,9 @@ export class ChunkStream {
       this.#iterator = source[Symbol.iterator]();
       this.#isAsync = false;
     }
+    this.#stopSignal = options.signal === undefined
+      ? this.#stop.signal
+      : AbortSignal.any([this.#stop.signal, options.signal]);
     options.signal?.addEventListener("abort", this.#onAbort);
     this.#feed();
   }
@@ -137,11 +126,18 @@ export class ChunkStream {
   async next(ordered: boolean): Promise<Finished | undefined> {
     for (;;) {
       this.#options.signal?.throwIfAborted();
-      const index = ordered ? (this.#entries[0]?.finished ? 0 : -1) : this.#firstFinished();
+      const index = this.#nextIndex(ordered);
       if (index >= 0) return this.#entries.splice(index, 1)[0].finished;
       if (this.#entries.length === 0 && this.#fed) return undefined;
-      await new Promise<void>((resolve) => (this.#wakeConsumer = resolve));
+      await this.#changed.until(() =>
+        this.#options.signal?.aborted === true || this.#nextIndex(ordered) >= 0 ||
+        (this.#entries.length === 0 && this.#fed)
+      );
     }
+  }
+
+  #nextIndex(ordered: boolean): number {
+    return ordered ? (this.#entries[0]?.finished ? 0 : -1) : this.#firstFinished();
   }
 
   /**
@@ -150,7 +146,9 @@ export class ChunkStream {
    * entry and comes only after the chunks still in flight, so none is lost.
    */
   #firstFinished(): number {
-    const index = this.#entries.findIndex((e) => e.finished !== undefined && e.chunk !== undefined);
+    const index = this.#entries.findIndex((e) =>
+      e.finished !== undefined && e.ticket !== undefined
+    );
     if (index >= 0) return index;
     return this.#entries.length === 1 && this.#entries[0].finished ? 0 : -1;
   }
@@ -158,17 +156,18 @@ export class ChunkStream {
   /** The consumer is done with one chunk it took: another may be pulled. */
   release(): void {
     this.#inWindow--;
-    this.#wakeFeeder?.();
+    this.#changed.notify();
   }
 
   /** Stops pulling, calls the source's `return()`, drops chunks not yet started. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#stop.abort();
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
-    for (const entry of this.#entries) entry.chunk?.cancel();
+    for (const entry of this.#entries) entry.ticket?.cancel();
     this.#entries = [];
-    this.#wakeFeeder?.();
+    this.#changed.notify();
     if (!this.#exhausted) this.#closeSource();
   }
 
@@ -181,22 +180,15 @@ export class ChunkStream {
     }
   }
 
-  #wake(): void {
-    this.#wakeConsumer?.();
-    this.#wakeConsumer = undefined;
-  }
-
   #finish(entry: Entry, finished: Finished): void {
     entry.finished = finished;
-    this.#wake();
+    this.#changed.notify();
   }
 
   async #feed(): Promise<void> {
     try {
       while (!this.#stopped) {
-        while (this.#inWindow >= this.#options.buffersize && !this.#stopped) {
-          await new Promise<void>((resolve) => (this.#wakeFeeder = resolve));
-        }
+        await this.#changed.until(() => this.#inWindow < this.#options.buffersize || this.#stopped);
         if (this.#pulled > 0) await this.#waitForRoom();
         if (this.#stopped || this.#failing || this.#options.signal?.aborted) break;
         const offset = this.#pulled;
@@ -209,53 +201,52 @@ export class ChunkStream {
       // The source (or an item check) threw: the consumer meets it at this position.
       this.#entries.push({
         offset: this.#pulled,
-        chunk: undefined,
+        ticket: undefined,
         finished: { ok: false, offset: this.#pulled, error },
       });
       this.#exhausted = true;
     } finally {
       // #exhausted stays false when the feeder just stopped: stop() still closes the source.
       this.#fed = true;
-      this.#wake();
+      this.#changed.notify();
     }
   }
 
   /** Waits while the pool's queue is full (or until stop() or an abort). */
   async #waitForRoom(): Promise<void> {
-    for (;;) {
-      const room = this.#options.room?.();
-      if (room === undefined || this.#stopped || this.#options.signal?.aborted) return;
-      await new Promise<void>((resolve) => {
-        this.#wakeFeeder = resolve;
-        room.then(resolve);
-      });
+    while (!this.#stopSignal.aborted) {
+      const room = this.#options.room?.(this.#stopSignal);
+      if (room === undefined) return;
+      await room.catch(() => {}); // stopped or aborted: the loop sees it
     }
   }
 
   #start(offset: number, items: ChunkItems): void {
-    const entry: Entry = { offset, chunk: undefined, finished: undefined };
+    const entry: Entry = { offset, ticket: undefined, finished: undefined };
     this.#entries.push(entry);
     this.#inWindow++;
-    let chunk: SubmittedChunk;
     try {
-      chunk = this.#submit(items);
+      // The outcome arrives synchronously, before the worker that ran it is
+      // free: a failure drops the chunks after it before one of them can start.
+      entry.ticket = this.#submit(items, (outcome) => {
+        if (outcome.ok) {
+          this.#grow(outcome.runTime);
+          this.#finish(entry, { ok: true, offset, results: outcome.results });
+        } else {
+          this.#dropAfter(entry);
+          this.#finish(entry, {
+            ok: false,
+            offset,
+            error: outcome.error,
+            partial: outcome.partial,
+          });
+        }
+      });
     } catch (error) {
       this.#finish(entry, { ok: false, offset, error });
       this.#exhausted = true;
       this.#closeSource();
-      return;
     }
-    entry.chunk = chunk;
-    chunk.promise.then(
-      (results) => {
-        this.#grow(chunk.runTime);
-        this.#finish(entry, { ok: true, offset, results });
-      },
-      (error) => {
-        this.#dropAfter(entry);
-        this.#finish(entry, { ok: false, offset, error, partial: chunk.partial });
-      },
-    );
   }
 
   /**
@@ -266,7 +257,7 @@ export class ChunkStream {
     this.#failing = true;
     const at = this.#entries.indexOf(failed);
     if (at < 0) return;
-    for (const entry of this.#entries.slice(at + 1)) entry.chunk?.cancel();
+    for (const entry of this.#entries.slice(at + 1)) entry.ticket?.cancel();
   }
 
   #grow(runTime: number): void {
@@ -277,7 +268,7 @@ export class ChunkStream {
     }
   }
 
-  async #pull(): Promise<ChunkItems> {
+  async #pull(): Promise<unknown[] | Float64Array<ArrayBuffer>> {
     if (this.#failed !== undefined) throw this.#failed.error;
     const size = this.#size;
     if (this.#array !== undefined) {
@@ -381,101 +372,38 @@ export class ChunkStream {
 }
 
 /**
- * The async iterator of `imap` / `imapUnordered`: hands out the results of
- * finished chunks one by one (a resolved promise per item, no generator
- * machinery), releases a chunk's window slot once its last result is taken,
- * and stops the stream on `return()`, `throw()`, an error or the end. The
- * stream starts on the first `next()`, so an iterator never used pulls
- * nothing.
+ * Takes every chunk of `stream` in completion order (so the first failure
+ * rejects at once), then assembles the results in input order: `map`.
  */
-export class StreamIterator implements AsyncIterableIterator<unknown> {
-  readonly #start: () => ChunkStream;
-  readonly #ordered: boolean;
-  readonly #signal: AbortSignal | undefined;
-  #stream: ChunkStream | undefined;
-  #results: ArrayLike<unknown> | undefined;
-  #position = 0;
-  #finished = false;
-  #pending: Promise<IteratorResult<unknown>> | undefined;
-  /** A failed chunk's error, thrown once the results before the failure are taken. */
-  #failure: { readonly error: unknown } | undefined;
-
-  constructor(
-    start: () => ChunkStream,
-    options: { ordered: boolean; signal: AbortSignal | undefined },
-  ) {
-    this.#start = start;
-    this.#ordered = options.ordered;
-    this.#signal = options.signal;
-  }
-
-  next(): Promise<IteratorResult<unknown>> {
-    if (this.#pending !== undefined) return this.#pending.then(() => this.next());
-    if (this.#signal?.aborted && !this.#finished) {
-      this.#finish();
-      return Promise.reject(this.#signal.reason);
+export async function collect(stream: ChunkStream): Promise<unknown[]> {
+  const finished: { offset: number; results: ArrayLike<unknown> }[] = [];
+  let total = 0;
+  try {
+    for (let done = await stream.next(false); done !== undefined; done = await stream.next(false)) {
+      if (!done.ok) throw done.error;
+      finished.push(done);
+      total += done.results.length;
+      stream.release();
     }
-    const results = this.#results;
-    if (results !== undefined && this.#position < results.length) {
-      return Promise.resolve({ value: results[this.#position++], done: false });
-    }
-    this.#pending = this.#advance().finally(() => (this.#pending = undefined));
-    return this.#pending;
+  } finally {
+    stream.stop();
   }
+  finished.sort((a, b) => a.offset - b.offset);
+  const results = new Array<unknown>(total);
+  let at = 0;
+  for (const { results: part } of finished) {
+    for (let i = 0; i < part.length; i++) results[at++] = part[i];
+  }
+  return results;
+}
 
-  return(value?: unknown): Promise<IteratorResult<unknown>> {
-    this.#finish();
-    return Promise.resolve({ value, done: true });
+/** The number of items of `source` when it is known without reading it. */
+export function knownLength(
+  source: Iterable<unknown> | AsyncIterable<unknown>,
+): number | undefined {
+  if (Array.isArray(source) || ArrayBuffer.isView(source)) {
+    return (source as ArrayLike<unknown>).length;
   }
-
-  throw(error?: unknown): Promise<IteratorResult<unknown>> {
-    this.#finish();
-    return Promise.reject(error);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async #advance(): Promise<IteratorResult<unknown>> {
-    if (this.#finished) return { value: undefined, done: true };
-    if (this.#failure !== undefined) {
-      this.#finish();
-      throw this.#failure.error;
-    }
-    this.#stream ??= this.#start();
-    if (this.#results !== undefined) {
-      this.#results = undefined;
-      this.#stream.release();
-    }
-    let finished: Finished | undefined;
-    try {
-      finished = await this.#stream.next(this.#ordered);
-    } catch (error) {
-      this.#finish();
-      throw error;
-    }
-    if (finished === undefined) {
-      this.#finish();
-      return { value: undefined, done: true };
-    }
-    if (!finished.ok) {
-      if (finished.partial === undefined || finished.partial.length === 0) {
-        this.#finish();
-        throw finished.error;
-      }
-      // The items before the failed one succeeded: they are yielded first.
-      this.#failure = { error: finished.error };
-    }
-    const results = finished.ok ? finished.results : finished.partial!;
-    this.#results = results;
-    this.#position = 1;
-    return { value: results[0], done: false };
-  }
-
-  #finish(): void {
-    this.#finished = true;
-    this.#results = undefined;
-    this.#stream?.stop();
-  }
+  if (source instanceof Set || source instanceof Map) return source.size;
+  return undefined;
 }

@@ -31,6 +31,13 @@ export type TaskSpec =
     readonly abi?: WasmAbi;
   };
 
+/**
+ * The items of a chunk: one entry per call (the single argument, or the
+ * argument tuple of a star chunk), or plain numbers packed in a
+ * `Float64Array` (transferred, not cloned).
+ */
+export type ChunkItems = readonly unknown[] | Float64Array<ArrayBuffer>;
+
 /** An error flattened for postMessage; `cause` nests the same shape. */
 export interface ErrorData {
   name: string;
@@ -50,7 +57,7 @@ export interface ErrorData {
 export type RunTuple = readonly [
   id: number,
   task: number,
-  items: readonly unknown[] | Float64Array<ArrayBuffer>,
+  items: ChunkItems,
   star: 0 | 1,
 ];
 

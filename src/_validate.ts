@@ -87,3 +87,24 @@ export function cloneable(value: unknown, name: string): void {
 export function cloneableTuple(args: readonly unknown[], name: string): void {
   for (let i = 0; i < args.length; i++) cloneable(args[i], `${name}[${i}]`);
 }
+
+/**
+ * The check of each item of a map (`star`: an argument tuple of cloneable
+ * values; else one cloneable value), naming it `iterable[index]`.
+ */
+export function itemCheck(star: boolean): (item: unknown, index: number) => void {
+  if (star) {
+    return (item, index) => {
+      if (!Array.isArray(item) || !item.every(isPlain)) {
+        cloneableTuple(argumentTuple(item, `iterable[${index}]`), `iterable[${index}]`);
+      }
+    };
+  }
+  return (item, index) => {
+    if (!isPlain(item)) cloneable(item, `iterable[${index}]`);
+  };
+}
+
+function isPlain(value: unknown): boolean {
+  return typeof value === "number" || typeof value === "string" || typeof value === "boolean";
+}

@@ -24,6 +24,11 @@ export function wasmCompileCount(): number {
   return compiles;
 }
 
+/** The compiled module of `key`, or `undefined` when it is unknown or not compiled yet. */
+export function compiledModule(key: string): WebAssembly.Module | undefined {
+  return modules.get(key);
+}
+
 /**
  * The compiled module of `key`, which must be registered and compiled.
  *

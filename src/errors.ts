@@ -105,22 +105,18 @@ export class TimeoutError extends Error {
 }
 
 /**
- * The pool's backlog already holds `maxQueue` chunks: thrown by an `apply`,
- * or by the first chunk of a `map` or `imap` (later chunks wait for room).
+ * The pool's backlog already holds `maxQueue` chunks: an `apply`, or the
+ * first chunk of a `map`, rejects with it (later chunks of a map or imap
+ * under way wait for room instead).
  *
  * @example
  * ```ts
  * import { Pool, QueueFullError } from "@multipool/multipool";
  * await using pool = new Pool({ size: 1, maxQueue: 1 });
  * const slow = (ms: number) => new Promise((r) => setTimeout(r, ms));
- * const accepted: Promise<unknown>[] = [];
- * try {
- *   // One chunk runs, one waits: the third submission at the latest is refused.
- *   for (let i = 0; i < 5; i++) accepted.push(pool.apply(slow, [20]));
- * } catch (e) {
- *   console.log(e instanceof QueueFullError); // true
- * }
- * await Promise.all(accepted);
+ * // One chunk runs, one waits: the third submission at the latest is refused.
+ * const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => pool.apply(slow, [20])));
+ * console.log(outcomes.some((o) => o.status === "rejected" && o.reason instanceof QueueFullError)); // true
  * ```
  */
 export class QueueFullError extends Error {

@@ -4,11 +4,14 @@
  * @module
  */
 
+import { realClock } from "./_clock.ts";
+import type { ExecutorChunk } from "./_executor.ts";
 import type { TaskSpec } from "./_protocol.ts";
-import { RemoteError } from "./errors.ts";
 import { type Task, toTaskSpec } from "./task.ts";
+import { threadTransport } from "./_thread_transport.ts";
+import type { WorkerPermissions } from "./_transport.ts";
 import { argumentTuple, cloneableTuple, optionalTimeout } from "./_validate.ts";
-import { type Reply, WorkerHandle, type WorkerPermissions } from "./_worker_handle.ts";
+import { WorkerSlot } from "./_worker_slot.ts";
 
 /**
  * Options of {@linkcode Process}.
@@ -83,7 +86,7 @@ export class Process<A extends unknown[] = unknown[]> {
   readonly #permissions: WorkerPermissions | undefined;
   readonly #pid: number;
   readonly #name: string;
-  #handle: WorkerHandle | undefined;
+  #slot: WorkerSlot | undefined;
   #exitCode: number | null = null;
   #error: unknown;
   #done: Promise<void> | undefined;
@@ -139,11 +142,29 @@ export class Process<A extends unknown[] = unknown[]> {
   start(): void {
     if (this.#done !== undefined) throw new Error(`Process ${this.#name} was already started`);
     this.#done = new Promise<void>((resolve) => (this.#finish = resolve));
-    this.#handle = new WorkerHandle({
-      message: (message) => this.#onMessage(message),
-      exit: (error) => this.#end(1, error),
-    }, { name: this.#name, permissions: this.#permissions });
-    this.#handle.run(0, this.#spec, [this.#args], true);
+    const target: ExecutorChunk = { id: 0, spec: this.#spec, items: [this.#args], star: true };
+    this.#slot = new WorkerSlot({
+      transport: threadTransport,
+      name: this.#name,
+      permissions: this.#permissions,
+      clock: realClock,
+    }, {
+      ready: (slot) => {
+        if (this.#exitCode !== null || slot.held() > 0) return;
+        try {
+          slot.run(target);
+        } catch (error) {
+          this.#end(1, error);
+        }
+      },
+      settled: (_slot, _id, outcome) => {
+        if (outcome.ok) this.#end(0, undefined);
+        else this.#end(1, outcome.error);
+      },
+      ended: (_slot, end) => {
+        if (end.kind === "crashed" || end.kind === "startup-failed") this.#end(1, end.error);
+      },
+    });
   }
 
   /**
@@ -205,16 +226,11 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#end(KILLED_EXIT_CODE, undefined);
   }
 
-  #onMessage(message: Reply): void {
-    if (message.type === "done") this.#end(0, undefined);
-    else if (message.type === "error") this.#end(1, new RemoteError(message.error));
-  }
-
   #end(code: number, error: unknown): void {
-    if (this.#exitCode !== null || this.#handle === undefined) return;
+    if (this.#exitCode !== null || this.#slot === undefined) return;
     this.#exitCode = code;
     this.#error = error;
-    this.#handle.terminate();
+    this.#slot.stop();
     this.#finish?.();
   }
 }

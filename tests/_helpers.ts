@@ -42,6 +42,25 @@ export function warmUp(pool: Pool): Promise<[worker: string, setup: unknown][]> 
   return pool.starmap(tasks.meet, calls, { chunksize: 1 });
 }
 
+/**
+ * Asserts that `call()` does not throw at the call, and that what it
+ * returns (a promise, or an AsyncResult) rejects as `expected` says: a
+ * promise-returning method reports bad input and a closed pool by rejecting.
+ */
+export async function rejectsAtCall(
+  call: () => unknown,
+  expected: Parameters<typeof assert.rejects>[1],
+  message?: string,
+): Promise<void> {
+  let returned: unknown;
+  assert.doesNotThrow(() => {
+    returned = call();
+  }, message);
+  const then = (returned as { then?: unknown } | null)?.then;
+  assert.equal(typeof then, "function", `${message ?? "call"}: did not return a promise`);
+  await assert.rejects(Promise.resolve(returned as PromiseLike<unknown>), expected, message);
+}
+
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

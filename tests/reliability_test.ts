@@ -28,6 +28,7 @@ import {
   until,
   withFaults,
 } from "./_fault_helpers.ts";
+import { rejectsAtCall } from "./_helpers.ts";
 
 Deno.test("1: a task that throws rejects with RemoteError and keeps its worker", async (t) => {
   await withFaults({ size: 2 }, async (pool) => {
@@ -397,13 +398,13 @@ Deno.test("6: a WASM trap fails its task with RemoteError; the instance stays us
 
 Deno.test("7: values that cannot be cloned", async (t) => {
   await withFaults({ size: 2 }, async (pool) => {
-    await t.step("an argument: TypeError at the call, nothing sent", () => {
+    await t.step("an argument: the call rejects with a TypeError, nothing sent", async () => {
       const before = pool.stats();
-      assert.throws(
+      await rejectsAtCall(
         () => pool.apply(faulty.square, [(() => 1) as unknown as number]),
         { name: "TypeError", message: /args\[0\] is a function/ },
       );
-      assert.throws(
+      await rejectsAtCall(
         () => pool.apply(faulty.square, [{ secret: new WeakMap() } as unknown as number]),
         { name: "TypeError", message: /args\[0\] cannot be sent to a worker: .*WeakMap/ },
       );
@@ -412,12 +413,15 @@ Deno.test("7: values that cannot be cloned", async (t) => {
       assert.equal(after.busy, 0);
       assert.equal(after.failed, before.failed);
     });
-    await t.step("an item of map over an array: TypeError at the call, naming it", () => {
-      assert.throws(
-        () => pool.map(faulty.square, [1, 2, Symbol("x") as unknown as number]),
-        { name: "TypeError", message: /iterable\[2\] is a symbol/ },
-      );
-    });
+    await t.step(
+      "an item of map over an array: the call rejects with a TypeError naming it",
+      async () => {
+        await rejectsAtCall(
+          () => pool.map(faulty.square, [1, 2, Symbol("x") as unknown as number]),
+          { name: "TypeError", message: /iterable\[2\] is a symbol/ },
+        );
+      },
+    );
     await t.step(
       "an item from a generator: the map rejects with a TypeError naming it",
       async () => {
@@ -613,7 +617,7 @@ Deno.test("10: maxTasksPerWorker recycles workers; maxQueue bounds the backlog",
       const running = pool.apply(faulty.sleep, [300, 0]);
       await until(() => pool.stats().busy === 1, "the first task to start");
       const queued = [pool.apply(faulty.sleep, [10, 1]), pool.apply(faulty.sleep, [10, 2])];
-      assert.throws(() => pool.apply(faulty.square, [3]), QueueFullError);
+      await rejectsAtCall(() => pool.apply(faulty.square, [3]), QueueFullError);
       await assert.rejects(pool.map(faulty.square, [3]), QueueFullError);
       assert.deepEqual(await Promise.all([running, ...queued]), [0, 1, 2]);
       assert.equal(await pool.apply(faulty.square, [3]), 9);
@@ -637,7 +641,7 @@ Deno.test("11: terminate() rejects running and queued work at once; close() + jo
       assert.equal(result.status, "rejected");
       assert.ok(result.reason instanceof PoolClosedError, String(result.reason));
     }
-    assert.throws(() => pool.apply(faulty.square, [1]), PoolClosedError);
+    await rejectsAtCall(() => pool.apply(faulty.square, [1]), PoolClosedError);
     await pool.join();
   });
   await t.step("close() + join()", async () => {
@@ -646,7 +650,7 @@ Deno.test("11: terminate() rejects running and queued work at once; close() + jo
     const running = [pool.apply(faulty.sleep, [300, "a"]), pool.apply(faulty.sleep, [300, "b"])];
     const queued = Array.from({ length: 5 }, (_, i) => pool.apply(faulty.square, [i]));
     pool.close();
-    assert.throws(() => pool.apply(faulty.square, [1]), PoolClosedError);
+    await rejectsAtCall(() => pool.apply(faulty.square, [1]), PoolClosedError);
     await pool.join();
     assert.equal(liveWorkerCount(), 0);
     assert.deepEqual(await Promise.all(running), ["a", "b"]);

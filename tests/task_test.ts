@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { RemoteError, type Task, type TaskModule, taskModule, type TaskRef } from "../mod.ts";
 import { freeNames } from "../src/_free_names.ts";
 import { toTaskSpec } from "../src/task.ts";
-import { sharedCounter, tasks, withPool } from "./_helpers.ts";
+import { rejectsAtCall, sharedCounter, tasks, withPool } from "./_helpers.ts";
 
 const fixtureUrl = new URL("./fixtures/tasks.ts", import.meta.url);
 
@@ -104,35 +104,38 @@ Deno.test("a missing module or export fails the task with an error naming it", a
   });
 });
 
-Deno.test("an inline function that uses its surrounding scope is rejected at the call", async () => {
+Deno.test("an inline function that uses its surrounding scope is refused (the call rejects)", async () => {
   await withPool({ size: 1 }, async (pool) => {
     const counter = sharedCounter();
     const factor = 3;
     const offset = 1;
     const before = pool.stats().completed;
 
-    assert.throws(() => pool.apply((x: number) => x * factor, [2]), (e: unknown) => {
+    await rejectsAtCall(() => pool.apply((x: number) => x * factor, [2]), (e: unknown) => {
       assert.ok(e instanceof TypeError);
       assert.match(e.message, /'factor'/);
       assert.match(e.message, /pass it as an argument or use taskModule\(\)/);
       return true;
     });
-    assert.throws(() => pool.map((x: number) => x * factor + offset, [1, 2]), (e: unknown) => {
-      assert.ok(e instanceof TypeError);
-      assert.match(e.message, /'factor', 'offset'/);
-      assert.match(e.message, /pass them as an argument/);
-      return true;
-    });
+    await rejectsAtCall(
+      () => pool.map((x: number) => x * factor + offset, [1, 2]),
+      (e: unknown) => {
+        assert.ok(e instanceof TypeError);
+        assert.match(e.message, /'factor', 'offset'/);
+        assert.match(e.message, /pass them as an argument/);
+        return true;
+      },
+    );
     function scaled(x: number) {
       Atomics.add(counter, 0, 1);
       return x * factor;
     }
-    assert.throws(
+    await rejectsAtCall(
       () => pool.applyAsync(scaled, [1]),
       /Inline task scaled uses 'counter', 'factor'/,
     );
     assert.throws(() => pool.imap((x: number) => `${x}${factor}`, [1]), /'factor'/);
-    assert.throws(() => pool.starmap((a: number) => ({ factor, a }), [[1]]), /'factor'/);
+    await rejectsAtCall(() => pool.starmap((a: number) => ({ factor, a }), [[1]]), /'factor'/);
     assert.equal(pool.stats().completed, before);
     assert.equal(counter[0], 0);
 

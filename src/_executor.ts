@@ -1,0 +1,91 @@
+/**
+ * Seam 1: where chunks run. The scheduler hands a chunk to an executor and
+ * gets exactly one outcome back for it (unless it cancelled the chunk
+ * first). An executor knows nothing of map, imap or chunk sizes, and the
+ * scheduler knows nothing of workers, processes or servers: the local
+ * executor runs chunks on worker slots kept by a supervisor; a remote one
+ * would put them on a work queue, where there are no slots to count.
+ *
+ * @module
+ */
+
+import type { ChunkItems, TaskSpec } from "./_protocol.ts";
+
+/** A chunk as an executor sees it. */
+export interface ExecutorChunk {
+  /** Unique among the chunks of one scheduler. */
+  readonly id: number;
+  readonly spec: TaskSpec;
+  readonly items: ChunkItems;
+  /** Each item is an argument tuple (`task(...item)`). */
+  readonly star: boolean;
+}
+
+/** How a chunk ended, as the executor reports it. */
+export type ExecutorOutcome =
+  | { readonly ok: true; readonly results: ArrayLike<unknown> }
+  | {
+    readonly ok: false;
+    readonly error: unknown;
+    /** Results of the items before the failed one, when the worker sent them. */
+    readonly partial?: ArrayLike<unknown> | undefined;
+  };
+
+/** What an executor tells its scheduler. Every call is synchronous. */
+export interface ExecutorEvents {
+  /** Chunk `id`, accepted by `offer`, began to run (its timeout starts now). */
+  started(id: number): void;
+  /** Chunk `id` ended; reported once, and never for a chunk the scheduler cancelled. */
+  settled(id: number, outcome: ExecutorOutcome): void;
+  /** The executor may take more chunks now. */
+  available(): void;
+  /** No worker can be started (each one failed to): chunks waiting for one fail with `error`. */
+  unavailable(error: Error): void;
+}
+
+/** Counts an executor adds to `Pool.stats()`. */
+export interface ExecutorStats {
+  /** Workers alive now (starting or running). */
+  readonly alive: number;
+  /** Workers holding at least one chunk. */
+  readonly busy: number;
+  /** Workers replaced after a crash, timeout, abort or recycling. */
+  readonly replaced: number;
+  /** WASM modules sent to (and instantiated once by) a worker. */
+  readonly wasmInstantiations: number;
+}
+
+/** Where chunks run; see the module doc. */
+export interface Executor {
+  /**
+   * What must happen before a chunk of `spec` can be offered (a WASM module
+   * still compiling): a promise that settles when it has, or `undefined`
+   * when the chunk can be offered now. Chunks of other tasks go on meanwhile.
+   */
+  prepare(spec: TaskSpec): Promise<void> | undefined;
+  /**
+   * Takes `chunk` if it can start (or be queued by the executor) now and
+   * returns `true`, else `false`. Throws, and keeps nothing, when the chunk
+   * cannot be sent (an item that cannot be cloned).
+   */
+  offer(chunk: ExecutorChunk): boolean;
+  /**
+   * How many more chunks it could take without their waiting in the
+   * scheduler's queue: free now, or as soon as starting workers are up.
+   */
+  spare(): number;
+  /** Stops chunk `id` (timeout, abort): its outcome is no longer wanted. */
+  cancel(id: number): void;
+  /**
+   * No more chunks will come: lets workers still starting finish starting
+   * (their initializer runs), then stops every worker. Resolves when all
+   * are gone.
+   */
+  shutdown(): Promise<void>;
+  /** Stops every worker now; chunks it held are not reported. */
+  terminate(): void;
+  stats(): ExecutorStats;
+}
+
+/** Creates the executor of one scheduler, which receives its events. */
+export type ExecutorFactory = (events: ExecutorEvents) => Executor;

@@ -1,0 +1,431 @@
+/**
+ * The scheduler: every chunk of every call passes through it. It owns the
+ * queue, admission (`maxQueue`) and room, dispatch to the executor,
+ * per-chunk timeouts and aborts, the pool's lifecycle (open, closing,
+ * stopping, stopped, terminated) and the stats of chunks. Each chunk is a
+ * tagged state (`preparing | queued | offered | running | settled`) and
+ * settles exactly once, through one synchronous outcome handler. It knows
+ * nothing of workers, processes or servers (that is the executor's), nor of
+ * map, imap or chunk sizes (that is the caller's).
+ *
+ * @module
+ */
+
+import { type Clock, realClock, type TimerHandle } from "./_clock.ts";
+import { Condition } from "./_condition.ts";
+import { Deque } from "./_deque.ts";
+import type {
+  Executor,
+  ExecutorChunk,
+  ExecutorFactory,
+  ExecutorOutcome,
+  ExecutorStats,
+} from "./_executor.ts";
+import type { ChunkItems, TaskSpec } from "./_protocol.ts";
+import { type Percentiles, Samples } from "./_samples.ts";
+import { PoolClosedError, QueueFullError, TaskTimeoutError } from "./errors.ts";
+import { taskLabel } from "./task.ts";
+
+/** A chunk to run, as a caller submits it. */
+export interface ChunkRequest {
+  readonly spec: TaskSpec;
+  readonly items: ChunkItems;
+  /** Each item is an argument tuple. */
+  readonly star: boolean;
+  /** Milliseconds it may run once started. */
+  readonly timeout: number | undefined;
+  /** Aborting it removes the chunk from the queue or stops the worker running it. */
+  readonly signal: AbortSignal | undefined;
+}
+
+/** How a chunk ended, as its caller learns it. */
+export type ChunkOutcome =
+  | { readonly ok: true; readonly results: ArrayLike<unknown>; readonly runTime: number }
+  | {
+    readonly ok: false;
+    readonly error: unknown;
+    /** Results of the items before the failed one, when the worker sent them. */
+    readonly partial: ArrayLike<unknown> | undefined;
+    readonly runTime: number;
+  };
+
+/** Receives a chunk's outcome, once, synchronously. */
+export type OutcomeHandler = (outcome: ChunkOutcome) => void;
+
+/** A submitted chunk. */
+export interface Ticket {
+  /** Drops the chunk if it has not started; a running one finishes and its outcome is dropped. */
+  cancel(): void;
+}
+
+/** A call that keeps submitting chunks (a `map` under way): accepted after `close()` too. */
+export interface Lease {
+  /** Like {@linkcode Scheduler.submit}, still accepted after `close()`. */
+  submit(request: ChunkRequest, onOutcome: OutcomeHandler): Ticket;
+  /** The call is done: the pool may stop once its other work is. */
+  release(): void;
+}
+
+/** What {@linkcode Scheduler.stats} returns. */
+export interface SchedulerStats extends ExecutorStats {
+  readonly queued: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly runTime: Percentiles;
+  readonly waitTime: Percentiles;
+}
+
+/** Settings of a scheduler (already checked). */
+export interface SchedulerOptions {
+  /** Most chunks waiting beyond what the executor can take. */
+  readonly maxQueue?: number | undefined;
+  readonly clock?: Clock | undefined;
+}
+
+type ChunkStatus =
+  /** Waiting for its task to be ready (a WASM module compiling); other chunks go on. */
+  | { readonly state: "preparing" }
+  | { readonly state: "queued" }
+  /** Handed to the executor, not started yet. */
+  | { readonly state: "offered" }
+  | {
+    readonly state: "running";
+    readonly startedAt: number;
+    readonly timer: TimerHandle | undefined;
+  }
+  | { readonly state: "settled" };
+
+interface Chunk extends ExecutorChunk {
+  readonly timeout: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly onOutcome: OutcomeHandler;
+  readonly queuedAt: number;
+  status: ChunkStatus;
+  onAbort: (() => void) | undefined;
+}
+
+type Phase =
+  | { readonly state: "open" }
+  /** close(): no new calls; queued work still runs. */
+  | { readonly state: "closing" }
+  /** Work is done; the executor is shutting its workers down. */
+  | { readonly state: "stopping" }
+  | { readonly state: "stopped" }
+  | { readonly state: "terminated" };
+
+const PREPARING: ChunkStatus = { state: "preparing" };
+const QUEUED: ChunkStatus = { state: "queued" };
+const OFFERED: ChunkStatus = { state: "offered" };
+const SETTLED: ChunkStatus = { state: "settled" };
+
+/** See the module doc. */
+export class Scheduler {
+  readonly #executor: Executor;
+  readonly #clock: Clock;
+  readonly #maxQueue: number | undefined;
+  readonly #queue = new Deque<Chunk>();
+  readonly #preparing = new Set<Chunk>();
+  /** Offered and running chunks, by id. */
+  readonly #active = new Map<number, Chunk>();
+  /** Woken whenever room, the phase or a chunk may have changed. */
+  readonly #changed = new Condition();
+  readonly #runTimes = new Samples();
+  readonly #waitTimes = new Samples();
+  #phase: Phase = { state: "open" };
+  #leases = 0;
+  #nextId = 0;
+  #completed = 0;
+  #failed = 0;
+  #dispatching = false;
+
+  /** Creates the executor; throws what it throws (no worker is left running). */
+  constructor(executor: ExecutorFactory, options: SchedulerOptions = {}) {
+    this.#clock = options.clock ?? realClock;
+    this.#maxQueue = options.maxQueue;
+    this.#executor = executor({
+      started: (id) => this.#onStarted(id),
+      settled: (id, outcome) => {
+        const chunk = this.#active.get(id);
+        if (chunk !== undefined) this.#settle(chunk, outcome);
+      },
+      available: () => this.#dispatch(),
+      unavailable: (error) => {
+        for (const chunk of this.#queue.drain()) this.#settle(chunk, { ok: false, error });
+      },
+    });
+  }
+
+  /**
+   * Queues a chunk; `onOutcome` receives its outcome once (at once for an
+   * already aborted signal).
+   *
+   * @throws {PoolClosedError} after `close()` or `terminate()`.
+   * @throws {QueueFullError} when `maxQueue` chunks already wait.
+   */
+  submit(request: ChunkRequest, onOutcome: OutcomeHandler): Ticket {
+    this.assertOpen();
+    return this.#submit(request, onOutcome);
+  }
+
+  /**
+   * Opens a call that submits several chunks over time: they are accepted
+   * after `close()` until the lease is released.
+   *
+   * @throws {PoolClosedError} after `close()` or `terminate()`.
+   */
+  lease(): Lease {
+    this.assertOpen();
+    this.#leases++;
+    let released = false;
+    return {
+      submit: (request, onOutcome) => {
+        this.#checkOpen(!released);
+        return this.#submit(request, onOutcome);
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#leases--;
+        this.#checkQuiet();
+      },
+    };
+  }
+
+  /**
+   * `undefined` when a chunk may be submitted now (or submitting would
+   * throw because the pool was terminated); else settles when there may be
+   * room, or rejects when `signal` aborts.
+   */
+  waitForRoom(signal?: AbortSignal): Promise<void> | undefined {
+    const ready = () => this.#hasRoom() || this.#phase.state === "terminated";
+    return ready() ? undefined : this.#changed.until(ready, signal);
+  }
+
+  /** No new calls; queued work still runs, then the executor shuts down. */
+  close(): void {
+    if (this.#phase.state === "open") this.#phase = { state: "closing" };
+    this.#checkQuiet();
+  }
+
+  /**
+   * Resolves once the pool has stopped: closed with its work done and its
+   * workers gone, or terminated.
+   */
+  join(): Promise<void> {
+    if (this.#phase.state === "open") {
+      return Promise.reject(
+        new Error("Pool is still running: call close() or terminate() before join()"),
+      );
+    }
+    return this.#changed.until(() =>
+      this.#phase.state === "stopped" || this.#phase.state === "terminated"
+    );
+  }
+
+  /** Rejects every chunk not settled yet with {@linkcode PoolClosedError} and stops the executor. */
+  terminate(): void {
+    if (this.#phase.state === "terminated") return;
+    this.#phase = { state: "terminated" };
+    const error = new PoolClosedError("Pool was terminated before the task finished");
+    const pending = [...this.#preparing, ...this.#queue.drain(), ...this.#active.values()];
+    this.#executor.terminate();
+    for (const chunk of pending) this.#settle(chunk, { ok: false, error });
+    this.#changed.notify();
+  }
+
+  /** Counts and timings of chunks, with the executor's counts. */
+  stats(): SchedulerStats {
+    return {
+      ...this.#executor.stats(),
+      queued: this.#queue.length + this.#preparing.size,
+      completed: this.#completed,
+      failed: this.#failed,
+      runTime: this.#runTimes.percentiles(),
+      waitTime: this.#waitTimes.percentiles(),
+    };
+  }
+
+  /**
+   * Throws unless new calls are accepted.
+   *
+   * @throws {PoolClosedError} after `close()` or `terminate()`.
+   */
+  assertOpen(): void {
+    this.#checkOpen(false);
+  }
+
+  #checkOpen(leased: boolean): void {
+    const phase = this.#phase.state;
+    if (phase === "open") return;
+    if (phase === "terminated") {
+      throw new PoolClosedError("Pool was terminated: no new work is accepted");
+    }
+    if (!leased || phase !== "closing") throw new PoolClosedError();
+  }
+
+  #submit(request: ChunkRequest, onOutcome: OutcomeHandler): Ticket {
+    if (!this.#hasRoom()) {
+      throw new QueueFullError(
+        `Queue is full: ${
+          this.#queue.length + this.#preparing.size
+        } chunks wait (maxQueue ${this.#maxQueue})`,
+      );
+    }
+    const chunk: Chunk = {
+      id: this.#nextId++,
+      spec: request.spec,
+      items: request.items,
+      star: request.star,
+      timeout: request.timeout,
+      signal: request.signal,
+      onOutcome,
+      queuedAt: this.#clock.now(),
+      status: QUEUED,
+      onAbort: undefined,
+    };
+    const ticket: Ticket = { cancel: () => this.#cancel(chunk) };
+    const signal = request.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.#settle(chunk, { ok: false, error: signal.reason });
+        return ticket;
+      }
+      chunk.onAbort = () => this.#abort(chunk);
+      signal.addEventListener("abort", chunk.onAbort, { once: true });
+    }
+    const preparing = this.#executor.prepare(chunk.spec);
+    if (preparing === undefined) {
+      this.#queue.push(chunk);
+      this.#dispatch();
+    } else {
+      chunk.status = PREPARING;
+      this.#preparing.add(chunk);
+      preparing.then(() => {
+        if (chunk.status.state !== "preparing") return;
+        this.#preparing.delete(chunk);
+        chunk.status = QUEUED;
+        this.#queue.push(chunk);
+        this.#dispatch();
+      }, (error) => this.#settle(chunk, { ok: false, error }));
+    }
+    return ticket;
+  }
+
+  /**
+   * Whether one more chunk may be queued: `maxQueue` counts the chunks that
+   * wait beyond what the executor can take (free workers, or starting ones).
+   */
+  #hasRoom(): boolean {
+    if (this.#maxQueue === undefined) return true;
+    const waiting = this.#queue.length + this.#preparing.size;
+    return waiting < this.#maxQueue + this.#executor.spare();
+  }
+
+  #dispatch(): void {
+    if (this.#dispatching) return;
+    this.#dispatching = true;
+    try {
+      while (this.#queue.length > 0) {
+        const chunk = this.#queue.peek()!;
+        chunk.status = OFFERED;
+        this.#active.set(chunk.id, chunk);
+        let taken: boolean;
+        try {
+          taken = this.#executor.offer(chunk);
+        } catch (error) {
+          this.#queue.shift();
+          this.#settle(chunk, { ok: false, error });
+          continue;
+        }
+        if (!taken) {
+          this.#active.delete(chunk.id);
+          chunk.status = QUEUED;
+          break;
+        }
+        this.#queue.shift();
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+    this.#changed.notify();
+  }
+
+  #onStarted(id: number): void {
+    const chunk = this.#active.get(id);
+    if (chunk === undefined || chunk.status.state !== "offered") return;
+    const startedAt = this.#clock.now();
+    this.#waitTimes.add(startedAt - chunk.queuedAt);
+    const timeout = chunk.timeout;
+    const timer = timeout === undefined
+      ? undefined
+      : this.#clock.setTimeout(() => this.#expire(chunk, timeout), timeout);
+    chunk.status = { state: "running", startedAt, timer };
+  }
+
+  #expire(chunk: Chunk, timeout: number): void {
+    if (chunk.status.state !== "running") return;
+    const error = new TaskTimeoutError(
+      `Task ${taskLabel(chunk.spec)} did not finish within ${timeout} ms; its worker was replaced`,
+    );
+    this.#settle(chunk, { ok: false, error });
+    this.#executor.cancel(chunk.id);
+  }
+
+  #abort(chunk: Chunk): void {
+    const state = chunk.status.state;
+    if (state === "settled") return;
+    if (state === "queued") this.#queue.remove(chunk);
+    this.#settle(chunk, { ok: false, error: chunk.signal!.reason });
+    if (state === "offered" || state === "running") this.#executor.cancel(chunk.id);
+  }
+
+  /** A caller drops a chunk it no longer wants: only one that has not started. */
+  #cancel(chunk: Chunk): void {
+    const state = chunk.status.state;
+    if (state !== "queued" && state !== "preparing") return;
+    if (state === "queued") this.#queue.remove(chunk);
+    const error = new Error("Chunk was cancelled before it started");
+    this.#settle(chunk, { ok: false, error }, false);
+  }
+
+  /**
+   * Settles a chunk once: takes it out of the preparing set and the active
+   * map (callers take it out of the queue), records its timing and counts,
+   * and hands its outcome to the caller.
+   */
+  #settle(chunk: Chunk, outcome: ExecutorOutcome, counts = true): void {
+    const status = chunk.status;
+    if (status.state === "settled") return;
+    chunk.status = SETTLED;
+    let runTime = 0;
+    if (status.state === "running") {
+      this.#clock.clearTimeout(status.timer);
+      runTime = this.#clock.now() - status.startedAt;
+      this.#runTimes.add(runTime);
+    }
+    if (status.state === "running" || status.state === "offered") this.#active.delete(chunk.id);
+    else if (status.state === "preparing") this.#preparing.delete(chunk);
+    if (chunk.onAbort !== undefined) chunk.signal!.removeEventListener("abort", chunk.onAbort);
+    if (outcome.ok) this.#completed += outcome.results.length;
+    else if (counts) this.#failed++;
+    chunk.onOutcome(
+      outcome.ok
+        ? { ok: true, results: outcome.results, runTime }
+        : { ok: false, error: outcome.error, partial: outcome.partial, runTime },
+    );
+    this.#changed.notify();
+    this.#checkQuiet();
+  }
+
+  /** After close(): once no work is left, shut the executor down. */
+  #checkQuiet(): void {
+    if (this.#phase.state !== "closing") return;
+    if (this.#leases > 0 || this.#active.size > 0) return;
+    if (this.#queue.length > 0 || this.#preparing.size > 0) return;
+    this.#phase = { state: "stopping" };
+    this.#executor.shutdown().then(() => {
+      if (this.#phase.state === "stopping") this.#phase = { state: "stopped" };
+      this.#changed.notify();
+    });
+  }
+}

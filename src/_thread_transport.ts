@@ -1,0 +1,98 @@
+/**
+ * The thread transport: one Deno Web Worker running `_worker.ts`, started
+ * with the pool's permissions. Every way the worker can end on its own (an
+ * error event, a message that cannot be read) becomes one `exit` event.
+ *
+ * @module
+ */
+
+import type { FromWorker, ToWorker } from "./_protocol.ts";
+import { WorkerCrashedError } from "./errors.ts";
+import {
+  countWorker,
+  type Transport,
+  type TransportEvents,
+  type TransportOptions,
+  type WorkerPermissions,
+} from "./_transport.ts";
+
+const workerUrl = new URL("./_worker.ts", import.meta.url);
+
+/** Starts a Web Worker; see the module doc. */
+export function threadTransport(events: TransportEvents, options: TransportOptions): Transport {
+  const worker = createWorker(options);
+  countWorker(1);
+  let alive = true;
+  const terminate = () => {
+    if (!alive) return;
+    alive = false;
+    countWorker(-1);
+    worker.terminate();
+  };
+  const exit = (message: string, cause: unknown) => {
+    if (!alive) return;
+    terminate();
+    events.exit(new WorkerCrashedError(message, cause === undefined ? undefined : { cause }));
+  };
+  worker.onmessage = (event: MessageEvent<FromWorker>) => {
+    if (alive) events.message(event.data);
+  };
+  worker.onerror = (event: ErrorEvent) => {
+    event.preventDefault();
+    exit(`Worker failed: ${event.message || "unknown error"}`, event.error ?? undefined);
+  };
+  worker.onmessageerror = () => {
+    exit("Worker sent a message that could not be deserialized", undefined);
+  };
+  return {
+    post(message: ToWorker, transfer?: Transferable[]): void {
+      if (transfer === undefined) worker.postMessage(message);
+      else worker.postMessage(message, transfer);
+    },
+    terminate,
+  };
+}
+
+function createWorker(options: TransportOptions): Worker {
+  if (options.permissions === undefined) {
+    return new Worker(workerUrl, { type: "module", name: options.name });
+  }
+  try {
+    return new Worker(workerUrl, {
+      type: "module",
+      name: options.name,
+      deno: { permissions: withOwnModules(options.permissions) },
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new Deno.errors.NotCapable(
+        `Option permissions asks for more than this process has (${error.message}): a worker ` +
+          `gets at most its parent's permissions, and multipool adds access to its own modules ` +
+          `(${new URL("./", workerUrl).href}), so the process needs that access too`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Adds what the worker needs to load its own modules: read access (file:) or net access (http:). */
+function withOwnModules(permissions: WorkerPermissions): WorkerPermissions {
+  if (permissions === "inherit") return permissions;
+  const base: Deno.PermissionOptionsObject = permissions === "none" ? {} : { ...permissions };
+  const own = new URL("./", workerUrl);
+  if (own.protocol === "file:") {
+    base.read = addEntry(base.read, decodeURIComponent(own.pathname));
+  } else if (own.protocol === "http:" || own.protocol === "https:") {
+    base.net = addEntry(base.net, own.host);
+  }
+  return base;
+}
+
+function addEntry<T extends string | URL>(
+  current: boolean | "inherit" | T[] | undefined,
+  entry: T,
+): boolean | "inherit" | T[] {
+  if (current === true || current === "inherit") return current;
+  return Array.isArray(current) ? [...current, entry] : [entry];
+}
