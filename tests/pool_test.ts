@@ -144,6 +144,19 @@ Deno.test("initializer and initArgs run in every worker", async (t) => {
     });
   });
 
+  await t.step("close() + join() at once still lets a starting worker run it", async () => {
+    // CPython's test_pool: the initializer runs once even when the pool is closed at once.
+    const counter = sharedCounter();
+    const initializer = (c: Int32Array) => void Atomics.add(c, 0, 1);
+    for (let i = 0; i < 10; i++) {
+      const pool = new Pool({ size: 1, initializer, initArgs: [counter] });
+      pool.close();
+      await pool.join();
+      assert.equal(liveWorkerCount(), 0);
+    }
+    assert.equal(Atomics.load(counter, 0), 10);
+  });
+
   await t.step("a failing initializer rejects queued work with a RemoteError", async () => {
     await withPool({ size: 1, initializer: tasks.badSetup }, async (pool) => {
       await assert.rejects(pool.apply(tasks.square, [2]), (e: unknown) => {
