@@ -1,35 +1,26 @@
 /**
  * Finds the names an inline function uses from its surrounding scope, so that
  * sending a closure to a worker fails at the call instead of deep inside the
- * worker. A small tokenizer over the function's JavaScript source (Deno has
- * already stripped TypeScript types): it over-approximates what is declared,
- * so it may miss a free name (the worker then reports the `ReferenceError`
- * with the same advice) but never rejects a self-contained function.
+ * worker. The function's source (Deno has already stripped TypeScript types)
+ * is parsed by acorn the way the worker compiles it (`compileSource` in
+ * `_worker.ts`): as a parenthesized expression, or else as the one member of
+ * an object literal (method shorthand), in strict mode. A scope walk over the
+ * ESTree AST then resolves each name it references.
+ *
+ * acorn is pinned (an exact `npm:` version, no import map) so that the
+ * package resolves the same from JSR, from a plain http:// URL and locally.
  *
  * @module
  */
 
-interface Token {
-  readonly kind: "name" | "punct" | "literal";
-  readonly value: string;
-}
-
-const KEYWORDS = new Set(
-  ("break case catch class const continue debugger default delete do else export extends " +
-    "finally for function if import in instanceof new return super switch this throw try " +
-    "typeof var void while with yield let static await async of get set null true false " +
-    "undefined NaN Infinity arguments enum implements interface package private protected " +
-    "public as from target meta")
-    .split(" "),
-);
-
-/** Keywords after which a `/` starts a regular expression, not a division. */
-const BEFORE_EXPRESSION = new Set(
-  "return typeof case do else in of new delete void throw instanceof yield await".split(" "),
-);
-
-/** Keywords whose parenthesized head is followed by a statement (where `/` starts a regex). */
-const CONTROL_HEADS = new Set(["if", "while", "for", "switch", "with"]);
+import {
+  type AnyNode,
+  type Function as FunctionNode,
+  type Options,
+  parse,
+  type Pattern,
+  type Program,
+} from "npm:acorn@8.19.0";
 
 /** Globals that exist in a worker but not necessarily on the main thread. */
 const WORKER_GLOBALS = new Set([
@@ -46,299 +37,231 @@ const WORKER_GLOBALS = new Set([
   "importScripts",
 ]);
 
-const PUNCTUATORS = [
-  ">>>=",
-  "...",
-  "===",
-  "!==",
-  "**=",
-  "<<=",
-  ">>=",
-  ">>>",
-  "&&=",
-  "||=",
-  "??=",
-  "=>",
-  "==",
-  "!=",
-  "<=",
-  ">=",
-  "&&",
-  "||",
-  "??",
-  "?.",
-  "++",
-  "--",
-  "+=",
-  "-=",
-  "*=",
-  "/=",
-  "%=",
-  "&=",
-  "|=",
-  "^=",
-  "**",
-  "<<",
-  ">>",
-];
+/** How the worker wraps a source before compiling it, tried in this order. */
+const WRAPPERS: readonly (readonly [open: string, close: string])[] = [["(", ")"], ["({ ", " })"]];
 
-function isNameStart(ch: string): boolean {
-  return /[\p{L}_$#]/u.test(ch);
+/** The worker compiles with "use strict". */
+const OPTIONS: Options = { ecmaVersion: "latest", sourceType: "script", strict: true };
+
+/** One lexical scope of the walk. `this` and `arguments` are names of the scopes that bind them. */
+interface Scope {
+  readonly parent: Scope | undefined;
+  readonly names: Set<string>;
+  /** Whether `var` declarations land here: a function body, a static block, a field initializer. */
+  readonly hoists: boolean;
+  /** Every reference of the walk, shared by all its scopes; resolved once all names are declared. */
+  readonly references: Reference[];
 }
 
-function isNamePart(ch: string): boolean {
-  return /[\p{L}\p{N}_$\u200c\u200d]/u.test(ch);
-}
-
-/** Splits JavaScript source into names, punctuators and literals. */
-function tokenize(source: string): Token[] {
-  const tokens: Token[] = [];
-  // Brace depth of each open template-literal substitution `${ ... }`.
-  const templates: number[] = [];
-  let braces = 0;
-  let i = 0;
-  // For each open "(": whether it starts a control head such as `if (...)`.
-  const parens: boolean[] = [];
-  // The ")" tokens that close a control head: a statement, maybe a regex, follows.
-  const headCloses = new Set<Token>();
-
-  const regexAllowed = (): boolean => {
-    const last = tokens.at(-1);
-    if (last === undefined) return true;
-    if (last.kind === "literal") return false;
-    if (last.kind === "name") return BEFORE_EXPRESSION.has(last.value);
-    if (last.value === ")") return headCloses.has(last);
-    return last.value !== "]";
-  };
-
-  const readTemplate = (): void => {
-    // i points just after "`" or "}" that closes a substitution.
-    while (i < source.length) {
-      const ch = source[i];
-      if (ch === "\\") {
-        i += 2;
-      } else if (ch === "`") {
-        i++;
-        tokens.push({ kind: "literal", value: "`" });
-        return;
-      } else if (ch === "$" && source[i + 1] === "{") {
-        i += 2;
-        templates.push(braces);
-        tokens.push({ kind: "punct", value: "(" });
-        return;
-      } else {
-        i++;
-      }
-    }
-  };
-
-  while (i < source.length) {
-    const ch = source[i];
-    if (/\s/.test(ch)) {
-      i++;
-    } else if (ch === "/" && source[i + 1] === "/") {
-      while (i < source.length && source[i] !== "\n") i++;
-    } else if (ch === "/" && source[i + 1] === "*") {
-      const end = source.indexOf("*/", i + 2);
-      i = end < 0 ? source.length : end + 2;
-    } else if (ch === "'" || ch === '"') {
-      i++;
-      while (i < source.length && source[i] !== ch) i += source[i] === "\\" ? 2 : 1;
-      i++;
-      tokens.push({ kind: "literal", value: ch });
-    } else if (ch === "`") {
-      i++;
-      readTemplate();
-    } else if (ch === "/" && regexAllowed()) {
-      let inClass = false;
-      i++;
-      while (i < source.length && (inClass || source[i] !== "/")) {
-        if (source[i] === "\\") i++;
-        else if (source[i] === "[") inClass = true;
-        else if (source[i] === "]") inClass = false;
-        i++;
-      }
-      i++;
-      while (i < source.length && isNamePart(source[i])) i++;
-      tokens.push({ kind: "literal", value: "/" });
-    } else if (/[0-9]/.test(ch) || (ch === "." && /[0-9]/.test(source[i + 1] ?? ""))) {
-      while (i < source.length && /[0-9a-zA-Z_.]/.test(source[i])) i++;
-      tokens.push({ kind: "literal", value: "0" });
-    } else if (isNameStart(ch) || ch === "\\") {
-      const start = i++;
-      while (i < source.length && isNamePart(source[i])) i++;
-      tokens.push({ kind: "name", value: source.slice(start, i) });
-    } else if (ch === "}" && templates.length > 0 && templates.at(-1) === braces) {
-      templates.pop();
-      tokens.push({ kind: "punct", value: ")" });
-      i++;
-      readTemplate();
-    } else {
-      const punct = PUNCTUATORS.find((p) => source.startsWith(p, i)) ?? ch;
-      if (punct === "{") braces++;
-      if (punct === "}") braces--;
-      const token: Token = { kind: "punct", value: punct };
-      if (punct === "(") {
-        const last = tokens.at(-1);
-        parens.push(last?.kind === "name" && CONTROL_HEADS.has(last.value));
-      }
-      if (punct === ")" && parens.pop()) headCloses.add(token);
-      tokens.push(token);
-      i += punct.length;
-    }
-  }
-  return tokens;
-}
-
-/** Index of the bracket that closes the one at `open`, or the last index. */
-function matching(tokens: Token[], open: number): number {
-  let depth = 0;
-  for (let j = open; j < tokens.length; j++) {
-    const v = tokens[j].kind === "punct" ? tokens[j].value : "";
-    if (v === "(" || v === "[" || v === "{") depth++;
-    if (v === ")" || v === "]" || v === "}") depth--;
-    if (depth === 0) return j;
-  }
-  return tokens.length - 1;
-}
-
-function isPunct(token: Token | undefined, value: string): boolean {
-  return token !== undefined && token.kind === "punct" && token.value === value;
-}
-
-/** Marks the names of parameter lists and declaration patterns as declared. */
-function collectDeclared(tokens: Token[]): Set<string> {
-  const declared = new Set<string>();
-  const declareRange = (from: number, to: number) => {
-    for (let j = from; j <= to; j++) if (tokens[j].kind === "name") declared.add(tokens[j].value);
-  };
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i];
-    const next = tokens[i + 1];
-    if (t.kind === "name") {
-      if ((t.value === "function" || t.value === "class") && next?.kind === "name") {
-        declared.add(next.value);
-      } else if (t.value === "function" && isPunct(next, "*") && tokens[i + 2]?.kind === "name") {
-        declared.add(tokens[i + 2].value); // function* name
-      } else if (t.value === "let" || t.value === "const" || t.value === "var") {
-        declareDeclarators(tokens, i + 1, declareRange);
-      } else if (isPunct(next, "=>")) {
-        declared.add(t.value);
-      }
-    } else if (t.value === "(") {
-      const close = matching(tokens, i);
-      const after = tokens[close + 1];
-      const before = tokens[i - 1];
-      const isArrow = isPunct(after, "=>");
-      const isFunctionLike = isPunct(after, "{") && before?.kind === "name" &&
-        !CONTROL_HEADS.has(before.value);
-      if (isArrow || isFunctionLike) declareRange(i + 1, close - 1);
-    }
-  }
-  return declared;
-}
-
-/** Declares the patterns of `let a = 1, { b, c } = o` (initializers are left as references). */
-function declareDeclarators(
-  tokens: Token[],
-  start: number,
-  declareRange: (from: number, to: number) => void,
-): void {
-  let i = start;
-  while (i < tokens.length) {
-    const t = tokens[i];
-    if (t.kind === "name") {
-      declareRange(i, i);
-      i++;
-    } else if (isPunct(t, "{") || isPunct(t, "[")) {
-      const close = matching(tokens, i);
-      declareRange(i, close);
-      i = close + 1;
-    } else {
-      return;
-    }
-    // Skip the initializer up to a comma at this depth, which starts the next declarator.
-    let depth = 0;
-    while (i < tokens.length) {
-      const v = tokens[i].kind === "punct" ? tokens[i].value : "";
-      if (v === "(" || v === "[" || v === "{") depth++;
-      else if (v === ")" || v === "]" || v === "}") {
-        if (depth === 0) return;
-        depth--;
-      } else if (
-        depth === 0 && (v === ";" || tokens[i].value === "of" || tokens[i].value === "in")
-      ) {
-        return;
-      } else if (depth === 0 && v === ",") {
-        i++;
-        break;
-      }
-      i++;
-    }
-  }
-}
-
-/** Whether the name at `i` is a reference (not a property, key, label or method name). */
-function isReference(tokens: Token[], i: number): boolean {
-  const prev = tokens[i - 1];
-  const next = tokens[i + 1];
-  if (isPunct(prev, ".") || isPunct(prev, "?.")) return false;
-  if (prev?.kind === "name" && (prev.value === "break" || prev.value === "continue")) {
-    return false; // a label
-  }
-  if (
-    isPunct(next, ":") && !isPunct(prev, "?") && !(prev?.kind === "name" && prev.value === "case")
-  ) {
-    return false;
-  }
-  if (isPunct(next, "(")) {
-    const close = matching(tokens, i + 1);
-    if (isPunct(tokens[close + 1], "{")) return false; // method definition `name(...) {`
-  }
-  return true;
-}
-
-/** Indices of the names that open a class member (`field = 1`, `static x;`). */
-function classMemberNames(tokens: Token[]): Set<number> {
-  const members = new Set<number>();
-  tokens.forEach((t, i) => {
-    if (t.kind !== "name" || t.value !== "class") return;
-    let open = i + 1;
-    while (open < tokens.length && !isPunct(tokens[open], "{")) {
-      open = isPunct(tokens[open], "(") ? matching(tokens, open) + 1 : open + 1;
-    }
-    const close = matching(tokens, open);
-    let depth = 0;
-    for (let j = open; j < close; j++) {
-      const v = tokens[j].kind === "punct" ? tokens[j].value : "";
-      if (v === "(" || v === "[" || v === "{") depth++;
-      if (v === ")" || v === "]" || v === "}") depth--;
-      const prev = tokens[j - 1];
-      // A name right after a value, with no operator between, starts a member
-      // after an automatic semicolon: `a = 1 <newline> b = 2`.
-      const afterValue = prev?.kind === "literal" || isPunct(prev, ")") || isPunct(prev, "]") ||
-        (prev?.kind === "name" && !BEFORE_EXPRESSION.has(prev.value));
-      const startsMember = isPunct(prev, "{") || isPunct(prev, ";") || isPunct(prev, "}") ||
-        isPunct(prev, "*") || afterValue;
-      if (depth === 1 && tokens[j].kind === "name" && startsMember) members.add(j);
-    }
-  });
-  return members;
+interface Reference {
+  readonly name: string;
+  readonly scope: Scope;
+  /** `typeof name`, which is `"undefined"` rather than an error when nothing declares it. */
+  readonly typeofOnly: boolean;
 }
 
 /**
  * Returns the names that `source` (a function's source text) uses without
- * declaring them and that are not globals of a worker.
+ * declaring them and that are not globals of the main thread or of a worker,
+ * in order of first use. A name used only as `typeof name` does not count.
+ * Throws a `SyntaxError` (with a line and column in `source`) when the
+ * source parses neither as an expression nor as a method.
  */
 export function freeNames(source: string): string[] {
-  const tokens = tokenize(source);
-  const declared = collectDeclared(tokens);
-  const members = classMemberNames(tokens);
+  const root: Scope = { parent: undefined, names: new Set(), hoists: true, references: [] };
+  visit(parseLikeWorker(source), root);
   const free = new Set<string>();
-  tokens.forEach((t, i) => {
-    if (t.kind !== "name" || t.value.startsWith("#") || KEYWORDS.has(t.value)) return;
-    if (declared.has(t.value) || WORKER_GLOBALS.has(t.value) || t.value in globalThis) return;
-    if (!members.has(i) && isReference(tokens, i)) free.add(t.value);
-  });
+  for (const { name, scope, typeofOnly } of root.references) {
+    if (typeofOnly || free.has(name) || isDeclared(name, scope)) continue;
+    if (!WORKER_GLOBALS.has(name) && !(name in globalThis)) free.add(name);
+  }
   return [...free];
+}
+
+function parseLikeWorker(source: string): Program {
+  let failure: { error: SyntaxError; at: number } | undefined;
+  for (const [open, close] of WRAPPERS) {
+    try {
+      return parse(open + source + close, OPTIONS);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      // Report the attempt that got further into the source.
+      const at = ((error as SyntaxError & { pos?: number }).pos ?? 0) - open.length;
+      if (failure === undefined || at > failure.at) failure = { error, at };
+    }
+  }
+  const { error, at } = failure!;
+  const reason = error.message.replace(/ \(\d+:\d+\)$/, "");
+  throw new SyntaxError(`${reason} ${position(source, at)}`, { cause: error });
+}
+
+/** A 1-based line and column of offset `at` in `source`. */
+function position(source: string, at: number): string {
+  if (at >= source.length) return "at the end of the source";
+  const before = source.slice(0, Math.max(at, 0)).split("\n");
+  return `at line ${before.length}, column ${before.at(-1)!.length + 1}`;
+}
+
+function isDeclared(name: string, scope: Scope): boolean {
+  for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
+    if (s.names.has(name)) return true;
+  }
+  return false;
+}
+
+function childScope(parent: Scope, hoists = false): Scope {
+  return { parent, names: new Set(), hoists, references: parent.references };
+}
+
+function hoistScope(scope: Scope): Scope {
+  let s = scope;
+  while (!s.hoists && s.parent !== undefined) s = s.parent;
+  return s;
+}
+
+function declare(scope: Scope, names: Iterable<string>): void {
+  for (const name of names) scope.names.add(name);
+}
+
+/** Records the references in `node`, and its declarations in the scopes they belong to. */
+function visit(node: AnyNode, scope: Scope): void {
+  switch (node.type) {
+    case "Identifier":
+      scope.references.push({ name: node.name, scope, typeofOnly: false });
+      return;
+    case "ThisExpression":
+      scope.references.push({ name: "this", scope, typeofOnly: false });
+      return;
+    case "UnaryExpression":
+      if (node.operator === "typeof" && node.argument.type === "Identifier") {
+        scope.references.push({ name: node.argument.name, scope, typeofOnly: true });
+        return;
+      }
+      break;
+    case "VariableDeclaration": {
+      const target = node.kind === "var" ? hoistScope(scope) : scope;
+      for (const declarator of node.declarations) {
+        declare(target, bindings(declarator.id, scope));
+        if (declarator.init) visit(declarator.init, scope);
+      }
+      return;
+    }
+    case "FunctionDeclaration":
+      if (node.id) scope.names.add(node.id.name);
+      visitFunction(node, scope);
+      return;
+    case "FunctionExpression":
+    case "ArrowFunctionExpression":
+      visitFunction(node, scope);
+      return;
+    case "ClassDeclaration":
+    case "ClassExpression": {
+      if (node.type === "ClassDeclaration" && node.id) scope.names.add(node.id.name);
+      if (node.superClass) visit(node.superClass, scope);
+      const inner = childScope(scope);
+      if (node.id) inner.names.add(node.id.name);
+      visit(node.body, inner);
+      return;
+    }
+    case "PropertyDefinition":
+      if (node.computed) visit(node.key, scope);
+      if (node.value) visit(node.value, thisScope(scope));
+      return;
+    case "StaticBlock":
+      visitAll(node.body, thisScope(scope));
+      return;
+    case "BlockStatement":
+      visitAll(node.body, childScope(scope));
+      return;
+    case "ForStatement":
+    case "ForInStatement":
+    case "ForOfStatement":
+      visitChildren(node, childScope(scope));
+      return;
+    case "SwitchStatement": {
+      visit(node.discriminant, scope);
+      visitAll(node.cases, childScope(scope));
+      return;
+    }
+    case "CatchClause": {
+      const inner = childScope(scope);
+      if (node.param) declare(inner, bindings(node.param, inner));
+      visit(node.body, inner);
+      return;
+    }
+    case "LabeledStatement":
+      visit(node.body, scope);
+      return;
+    case "BreakStatement":
+    case "ContinueStatement":
+    case "MetaProperty":
+      return;
+  }
+  visitChildren(node, scope);
+}
+
+function visitAll(nodes: readonly AnyNode[], scope: Scope): void {
+  for (const node of nodes) visit(node, scope);
+}
+
+/**
+ * Visits the child nodes of any node without a rule of its own. Property
+ * keys (`a.b`, `{ b: 1 }`, `class { b() {} }`) are names only when computed.
+ */
+function visitChildren(node: AnyNode, scope: Scope): void {
+  const computed = "computed" in node && node.computed;
+  for (const [key, value] of Object.entries(node)) {
+    if (!computed && (key === "key" || key === "property")) continue;
+    if (Array.isArray(value)) {
+      for (const item of value) if (isNode(item)) visit(item, scope);
+    } else if (isNode(value)) {
+      visit(value, scope);
+    }
+  }
+}
+
+function isNode(value: unknown): value is AnyNode {
+  return value !== null && typeof value === "object" &&
+    typeof (value as { type?: unknown }).type === "string";
+}
+
+/** A scope where `this` is the instance or the class: a field initializer or a static block. */
+function thisScope(scope: Scope): Scope {
+  const inner = childScope(scope, true);
+  inner.names.add("this");
+  return inner;
+}
+
+function visitFunction(node: FunctionNode, scope: Scope): void {
+  const params = childScope(scope);
+  if (node.type !== "ArrowFunctionExpression") declare(params, ["this", "arguments"]);
+  // A named function expression sees its own name (the worker compiles it as one).
+  if (node.type === "FunctionExpression" && node.id) params.names.add(node.id.name);
+  for (const param of node.params) declare(params, bindings(param, params));
+  if (node.body.type === "BlockStatement") visitAll(node.body.body, childScope(params, true));
+  else visit(node.body, params);
+}
+
+/** The names a binding pattern declares; visits its defaults and computed keys in `scope`. */
+function bindings(pattern: Pattern, scope: Scope): string[] {
+  switch (pattern.type) {
+    case "Identifier":
+      return [pattern.name];
+    case "ObjectPattern":
+      return pattern.properties.flatMap((property) => {
+        if (property.type === "RestElement") return bindings(property.argument, scope);
+        if (property.computed) visit(property.key, scope);
+        return bindings(property.value, scope);
+      });
+    case "ArrayPattern":
+      return pattern.elements.flatMap((element) => element ? bindings(element, scope) : []);
+    case "RestElement":
+      return bindings(pattern.argument, scope);
+    case "AssignmentPattern":
+      visit(pattern.right, scope);
+      return bindings(pattern.left, scope);
+    case "MemberExpression":
+      visit(pattern, scope);
+      return [];
+  }
 }

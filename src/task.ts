@@ -152,7 +152,7 @@ function inlineSpec(fn: (...args: never[]) => unknown): TaskSpec {
     inlineSpecs.set(fn, known);
     return known;
   }
-  const free = freeNames(source);
+  const free = checkedFreeNames(source, fn.name);
   if (free.length > 0) {
     const names = free.map((n) => `'${n}'`).join(", ");
     throw new TypeError(
@@ -165,6 +165,20 @@ function inlineSpec(fn: (...args: never[]) => unknown): TaskSpec {
   if (sourceSpecs.size >= SOURCE_CACHE_SIZE) sourceSpecs.delete(sourceSpecs.keys().next().value!);
   sourceSpecs.set(source, spec);
   return spec;
+}
+
+/** The free names of an inline task's source; a source that does not parse is a `TypeError`. */
+function checkedFreeNames(source: string, name: string): string[] {
+  try {
+    return freeNames(source);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new TypeError(
+      `Inline task ${name || "(anonymous)"} cannot be parsed as a function (${error.message}), ` +
+        `so it cannot be checked or sent to a worker: use taskModule()`,
+      { cause: error },
+    );
+  }
 }
 
 /** A short description of a value for error messages. */
