@@ -292,28 +292,33 @@ Deno.test("scheduler: an error keeps the results of the items before it", () => 
   scheduler.terminate();
 });
 
+/**
+ * A scheduler over an in-memory executor that runs every chunk it is
+ * offered at once (echoing its id), and prepares `slow` with `preparing`.
+ */
+function instantScheduler(slow: TaskSpec, preparing: Promise<void>) {
+  const offered: number[] = [];
+  const scheduler = new Scheduler((events) => ({
+    prepare: (spec) => spec === slow ? preparing : undefined,
+    offer: (chunk) => {
+      offered.push(chunk.id);
+      events.started(chunk.id);
+      events.settled(chunk.id, { ok: true, results: [chunk.id] });
+      return true;
+    },
+    spare: () => 1,
+    cancel: () => {},
+    shutdown: () => Promise.resolve(),
+    terminate: () => {},
+    stats: () => ({ alive: 1, busy: 0, replaced: 0, wasmInstantiations: 0 }),
+  }));
+  return { scheduler, offered };
+}
+
 Deno.test("scheduler: a chunk whose task is still being prepared waits on its own", async () => {
   const prepared = Promise.withResolvers<void>();
-  const offered: number[] = [];
-  const events: { available?: () => void } = {};
   const slow: TaskSpec = { kind: "wasm", key: "slow", name: "f" };
-  const scheduler = new Scheduler((e) => {
-    events.available = e.available;
-    return {
-      prepare: (spec) => spec === slow ? prepared.promise : undefined,
-      offer: (chunk) => {
-        offered.push(chunk.id);
-        e.started(chunk.id);
-        queueMicrotask(() => e.settled(chunk.id, { ok: true, results: [chunk.id] }));
-        return true;
-      },
-      spare: () => 1,
-      cancel: () => {},
-      shutdown: () => Promise.resolve(),
-      terminate: () => {},
-      stats: () => ({ alive: 1, busy: 0, replaced: 0, wasmInstantiations: 0 }),
-    };
-  });
+  const { scheduler, offered } = instantScheduler(slow, prepared.promise);
   const outcomes = new Outcomes();
   scheduler.submit(request(0, { spec: slow }), outcomes.for(0));
   scheduler.submit(request(1), outcomes.for(1));
@@ -324,7 +329,6 @@ Deno.test("scheduler: a chunk whose task is still being prepared waits on its ow
   await prepared.promise;
   await Promise.resolve();
   assert.deepEqual(offered, [1, 2, 0]);
-  await Promise.resolve();
   outcomes.allSettledOnce([0, 1, 2]);
   scheduler.terminate();
 });
@@ -332,19 +336,7 @@ Deno.test("scheduler: a chunk whose task is still being prepared waits on its ow
 Deno.test("scheduler: a preparation that fails rejects only the chunks that needed it", async () => {
   const { promise, reject } = Promise.withResolvers<void>();
   const bad: TaskSpec = { kind: "wasm", key: "bad", name: "f" };
-  const scheduler = new Scheduler((e) => ({
-    prepare: (spec) => spec === bad ? promise : undefined,
-    offer: (chunk) => {
-      e.started(chunk.id);
-      e.settled(chunk.id, { ok: true, results: [chunk.id] });
-      return true;
-    },
-    spare: () => 1,
-    cancel: () => {},
-    shutdown: () => Promise.resolve(),
-    terminate: () => {},
-    stats: () => ({ alive: 1, busy: 0, replaced: 0, wasmInstantiations: 0 }),
-  }));
+  const { scheduler, offered } = instantScheduler(bad, promise);
   const outcomes = new Outcomes();
   scheduler.submit(request(0, { spec: bad }), outcomes.for(0));
   scheduler.submit(request(1), outcomes.for(1));
@@ -353,6 +345,7 @@ Deno.test("scheduler: a preparation that fails rejects only the chunks that need
   await promise.catch(() => {});
   assert.equal(outcomes.error(0), error);
   assert.deepEqual(outcomes.results(1), [1]);
+  assert.deepEqual(offered, [1]);
   scheduler.terminate();
 });
 
