@@ -10,7 +10,7 @@
 
 import type { AsyncResult, AsyncResultCallbacks } from "./async_result.ts";
 import { realClock } from "./_clock.ts";
-import { localExecutor } from "./_local_executor.ts";
+import { executorFor } from "./backend.ts";
 import { asyncCall, type MapCall, runMap, streamMap } from "./_calls.ts";
 import type {
   ApplyAsyncOptions,
@@ -25,7 +25,6 @@ import type {
 import type { ChunkRequest } from "./_scheduler.ts";
 import { Scheduler } from "./_scheduler.ts";
 import { type Task, toTaskSpec } from "./task.ts";
-import { threadTransport } from "./_thread_transport.ts";
 import {
   argumentTuple,
   cloneableTuple,
@@ -87,9 +86,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const maxTasksPerWorker = optionalInteger(options.maxTasksPerWorker, "maxTasksPerWorker");
     const maxQueue = optionalInteger(options.maxQueue, "maxQueue", 0);
     this.#taskTimeout = optionalTimeout(options.taskTimeout, "taskTimeout");
-    const executor = localExecutor({
+    const executor = executorFor(options.backend, {
       size: this.#size,
-      transport: threadTransport,
       name: options.name ?? "multipool",
       permissions: options.permissions,
       initializer,

@@ -5,6 +5,7 @@
  */
 
 import type { AsyncResultCallbacks } from "./async_result.ts";
+import type { Backend } from "./backend.ts";
 import type { Percentiles } from "./_samples.ts";
 import type { Task } from "./task.ts";
 import type { WorkerPermissions } from "./_transport.ts";
@@ -61,6 +62,8 @@ export interface PoolOptions {
   permissions?: WorkerPermissions;
   /** Name prefix of the workers (shows in stack traces); default `"multipool"`. */
   name?: string;
+  /** Where the workers run: `"thread"` (default) or a backend object such as `nats({ ... })`. */
+  backend?: Backend;
 }
 
 /**

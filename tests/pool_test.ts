@@ -83,6 +83,8 @@ Deno.test("new Pool: size and option checks", async (t) => {
       [{ initializer: 42 }, TypeError, /task/],
       [{ initializer: tasks.setup, initArgs: "x" }, TypeError, /initArgs/],
       [{ initializer: tasks.setup, initArgs: [() => 1] }, TypeError, /initArgs\[0\]/],
+      [{ backend: "gpu" }, RangeError, /Option backend must be "thread".*got the string "gpu"/],
+      [{ backend: { kind: "fake" } }, RangeError, /backend object/],
     ];
     for (const [options, type, message] of cases) {
       assert.throws(() => new Pool(options as never), (e: unknown) => {
