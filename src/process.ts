@@ -152,11 +152,13 @@ export class Process<A extends unknown[] = unknown[]> {
       ready: (slot) => {
         if (this.#exitCode !== null || slot.held() > 0) return;
         try {
-          slot.run(target);
+          slot.run([target]);
         } catch (error) {
           this.#end(1, error);
         }
       },
+      started: () => {},
+      returned: () => {},
       settled: (_slot, _id, outcome) => {
         if (outcome.ok) this.#end(0, undefined);
         else this.#end(1, outcome.error);
