@@ -6,6 +6,7 @@
  */
 
 import { TimeoutError } from "./errors.ts";
+import { settlesWithin, waitTimeout } from "./_wait.ts";
 
 /**
  * Callbacks of an {@linkcode AsyncResult}: exactly one of them runs, once.
@@ -142,20 +143,8 @@ export class AsyncResult<T> implements PromiseLike<T> {
     return this.#promise.then(onFulfilled, onRejected);
   }
 
-  #within(timeout: number): Promise<boolean> {
-    if (typeof timeout !== "number" || !(timeout >= 0)) {
-      return Promise.reject(
-        new RangeError(`Argument timeout must be a number of milliseconds >= 0, got ${timeout}`),
-      );
-    }
-    if (this.#state !== "pending") return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeout);
-      const done = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.#promise.then(done, done);
-    });
+  async #within(timeout: number): Promise<boolean> {
+    const ms = waitTimeout(timeout);
+    return this.#state !== "pending" || await settlesWithin(this.#promise, ms);
   }
 }

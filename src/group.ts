@@ -20,7 +20,8 @@ import {
 import { type MapFn, mapStream } from "./_map_stream.ts";
 import { describe } from "./task.ts";
 import { Deque } from "./_deque.ts";
-import { type JoinOptions, settlesWithin, timeoutOf } from "./timeout.ts";
+import type { JoinOptions } from "./timeout.ts";
+import { settlesWithin, waitTimeout } from "./_wait.ts";
 import { iterable, optionalInteger, optionalSignal } from "./_validate.ts";
 
 export type { MapFn };
@@ -348,7 +349,7 @@ export class Group {
    * ```
    */
   async join(options?: number | JoinOptions): Promise<boolean> {
-    return await this.#join(timeoutOf(options));
+    return await this.#join(waitTimeout(options));
   }
 
   /**
@@ -385,7 +386,7 @@ export class Group {
    * ```
    */
   async waitAvailable(timeout?: number | JoinOptions): Promise<number> {
-    const ms = timeoutOf(timeout);
+    const ms = waitTimeout(timeout);
     if (this.freeCount > 0) return this.freeCount;
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#availableWaiters.push(resolve);

@@ -9,7 +9,8 @@
 import { TimeoutError } from "./errors.ts";
 import { describe } from "./task.ts";
 import { isThenable } from "./_thenable.ts";
-import { type JoinOptions, settlesWithin, timeoutOf } from "./timeout.ts";
+import type { JoinOptions } from "./timeout.ts";
+import { settlesWithin, waitTimeout } from "./_wait.ts";
 
 /**
  * The work of a job: called once with the job's `AbortSignal`.
@@ -221,7 +222,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   async join(timeout?: number | JoinOptions): Promise<boolean> {
-    const ms = timeoutOf(timeout);
+    const ms = waitTimeout(timeout);
     return this.ready() || await settlesWithin(this.#promise(), ms);
   }
 
@@ -238,7 +239,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   async get(timeout?: number | JoinOptions): Promise<T> {
-    const ms = timeoutOf(timeout);
+    const ms = waitTimeout(timeout);
     if (!this.ready() && !await settlesWithin(this.#promise(), ms)) {
       throw new TimeoutError(`Job did not finish within ${ms} ms`);
     }
@@ -433,14 +434,14 @@ export async function joinAll<J extends Job<unknown>>(
   options: JoinAllOptions = {},
 ): Promise<J[]> {
   const list = toJobList(jobs);
-  const ms = timeoutOf(options.timeout);
+  const ms = waitTimeout(options?.timeout, "options.timeout");
   const { promise: outcome, resolve } = Promise.withResolvers<void>();
   let failed: J | undefined;
   let pending = list.length;
   if (pending === 0) resolve();
   for (const job of list) {
     job.join().then(() => {
-      if (options.raiseError && !failed && isFailure(job)) {
+      if (options?.raiseError && !failed && isFailure(job)) {
         failed = job;
         resolve();
       }

@@ -5,7 +5,7 @@
  */
 
 import { optionalSignal } from "./_validate.ts";
-import { checkDelay } from "./timeout.ts";
+import { checkDelay } from "./_wait.ts";
 
 /**
  * Options of {@linkcode sleep}.
