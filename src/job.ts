@@ -6,10 +6,10 @@
  * @module
  */
 
-import { TimeoutError } from "./errors.ts";
 import { describe } from "./task.ts";
 import { isThenable } from "./_thenable.ts";
 import type { JoinOptions } from "./timeout.ts";
+import { type Outcome, Settled } from "./_settled.ts";
 import { settlesWithin, waitTimeout } from "./_wait.ts";
 
 /**
@@ -45,21 +45,17 @@ export interface JoinAllOptions {
   raiseError?: boolean;
 }
 
-/** A job's promise with its resolvers (methods, so that `Job<T>` stays covariant in `T`). */
-interface Settled<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
 /** Called once when a job settles; how a `Group` keeps count. */
 export type SettleHook = (job: Job<unknown>) => void;
 
-const QUEUED = 0;
-const RUNNING = 1;
-const FULFILLED = 2;
-const REJECTED = 3;
-type State = typeof QUEUED | typeof RUNNING | typeof FULFILLED | typeof REJECTED;
+/**
+ * Where a job is in its life; what it settled with is in its `Settled`.
+ * `onSettled` is the owner's hook, called once at the settle.
+ */
+type Phase<T> =
+  | { readonly name: "queued"; readonly fn: JobFn<T>; readonly onSettled?: SettleHook }
+  | { readonly name: "running"; readonly onSettled?: SettleHook }
+  | { readonly name: "done"; readonly killed: boolean };
 
 /** Creates a job that waits for {@linkcode startJob}; `onSettled` runs once when it settles. */
 export let createJob: <T>(fn: JobFn<T>, onSettled?: SettleHook) => Job<T>;
@@ -89,18 +85,12 @@ export let abortJob: (job: Job<unknown>, reason: unknown) => void;
  * ```
  */
 export class Job<T> implements PromiseLike<T> {
-  #fn: JobFn<T> | undefined;
-  #onSettled: SettleHook | undefined;
+  readonly #settled = new Settled<T>("Job");
+  #phase: Phase<T>;
   #controller: AbortController | undefined;
-  #state: State = QUEUED;
-  #value: T | undefined;
-  #error: unknown;
-  #killed = false;
-  #settled: Settled<T> | undefined;
 
   private constructor(fn: JobFn<T>, onSettled?: SettleHook) {
-    this.#fn = fn;
-    this.#onSettled = onSettled;
+    this.#phase = { name: "queued", fn, onSettled };
   }
 
   static {
@@ -137,7 +127,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   get value(): T | undefined {
-    return this.#value;
+    return this.#settled.value;
   }
 
   /**
@@ -155,7 +145,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   get error(): unknown {
-    return this.#error;
+    return this.#settled.error;
   }
 
   /**
@@ -170,7 +160,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   get killed(): boolean {
-    return this.#killed;
+    return this.#phase.name === "done" && this.#phase.killed;
   }
 
   /**
@@ -186,7 +176,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   ready(): boolean {
-    return this.#state >= FULFILLED;
+    return this.#settled.ready();
   }
 
   /**
@@ -202,10 +192,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   successful(): boolean {
-    if (!this.ready()) {
-      throw new Error("Job is not ready: call successful() once ready() is true");
-    }
-    return this.#state === FULFILLED;
+    return this.#settled.successful();
   }
 
   /**
@@ -221,9 +208,8 @@ export class Job<T> implements PromiseLike<T> {
    * console.log(await job.join()); // true
    * ```
    */
-  async join(timeout?: number | JoinOptions): Promise<boolean> {
-    const ms = waitTimeout(timeout);
-    return this.ready() || await settlesWithin(this.#promise(), ms);
+  join(timeout?: number | JoinOptions): Promise<boolean> {
+    return this.#settled.wait(timeout);
   }
 
   /**
@@ -238,12 +224,8 @@ export class Job<T> implements PromiseLike<T> {
    * console.log(await job.get(100)); // 42
    * ```
    */
-  async get(timeout?: number | JoinOptions): Promise<T> {
-    const ms = waitTimeout(timeout);
-    if (!this.ready() && !await settlesWithin(this.#promise(), ms)) {
-      throw new TimeoutError(`Job did not finish within ${ms} ms`);
-    }
-    return await this.#promise();
+  get(timeout?: number | JoinOptions): Promise<T> {
+    return this.#settled.get(timeout);
   }
 
   /**
@@ -262,10 +244,8 @@ export class Job<T> implements PromiseLike<T> {
    */
   kill(reason: unknown = new DOMException("Job was killed", "AbortError")): void {
     if (this.ready()) return;
-    this.#killed = true;
-    this.#fn = undefined;
     this.#abortController().abort(reason);
-    this.#settle(REJECTED, reason);
+    this.#settle({ state: "rejected", error: reason }, true);
   }
 
   /**
@@ -282,7 +262,7 @@ export class Job<T> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return this.#promise().then(onFulfilled, onRejected);
+    return this.#settled.promise().then(onFulfilled, onRejected);
   }
 
   /**
@@ -298,7 +278,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
-    return this.#promise().catch(onRejected);
+    return this.#settled.promise().catch(onRejected);
   }
 
   /**
@@ -311,7 +291,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   finally(onFinally?: (() => void) | null): Promise<T> {
-    return this.#promise().finally(onFinally);
+    return this.#settled.promise().finally(onFinally);
   }
 
   /**
@@ -333,47 +313,36 @@ export class Job<T> implements PromiseLike<T> {
     return this.#controller ??= new AbortController();
   }
 
-  #promise(): Promise<T> {
-    if (!this.#settled) {
-      this.#settled = Promise.withResolvers<T>();
-      if (this.#state === FULFILLED) this.#settled.resolve(this.#value as T);
-      else if (this.#state === REJECTED) this.#settled.reject(this.#error);
-    }
-    return this.#settled.promise;
-  }
-
   #start(): void {
-    const fn = this.#fn;
-    if (this.#state !== QUEUED || !fn) return;
-    this.#state = RUNNING;
-    this.#fn = undefined;
+    const phase = this.#phase;
+    if (phase.name !== "queued") return;
+    this.#phase = { name: "running", onSettled: phase.onSettled };
     let result: T | PromiseLike<T>;
     try {
-      result = fn(this.signal);
+      result = phase.fn(this.signal);
     } catch (error) {
-      this.#settle(REJECTED, error);
+      this.#settle({ state: "rejected", error }, false);
       return;
     }
     if (!isThenable(result)) {
-      this.#settle(FULFILLED, result);
+      this.#settle({ state: "fulfilled", value: result }, false);
       return;
     }
     Promise.resolve(result).then(
-      (value) => this.#settle(FULFILLED, value),
-      (error) => this.#settle(REJECTED, error),
+      (value) => this.#settle({ state: "fulfilled", value }, false),
+      (error) => this.#settle({ state: "rejected", error }, false),
     );
   }
 
-  #settle(state: typeof FULFILLED | typeof REJECTED, outcome: unknown): void {
-    if (this.ready()) return;
-    this.#state = state;
-    if (state === FULFILLED) this.#value = outcome as T;
-    else this.#error = outcome;
-    const onSettled = this.#onSettled;
-    this.#onSettled = undefined;
-    onSettled?.(this);
-    if (state === FULFILLED) this.#settled?.resolve(outcome as T);
-    else this.#settled?.reject(outcome);
+  /** Settles once: the state first, then the owner's hook, then the awaiters. */
+  #settle(outcome: Exclude<Outcome<T>, { state: "pending" }>, killed: boolean): void {
+    const phase = this.#phase;
+    if (phase.name === "done") return;
+    this.#phase = { name: "done", killed };
+    const settled = this.#settled;
+    if (outcome.state === "fulfilled") settled.fulfill(outcome.value);
+    else settled.reject(outcome.error);
+    phase.onSettled?.(this);
   }
 }
 
