@@ -57,12 +57,15 @@ type Phase<T> =
   | { readonly name: "running"; readonly onSettled?: SettleHook }
   | { readonly name: "done"; readonly killed: boolean };
 
-/** Creates a job that waits for {@linkcode startJob}; `onSettled` runs once when it settles. */
-export let createJob: <T>(fn: JobFn<T>, onSettled?: SettleHook) => Job<T>;
-/** Calls a queued job's function. */
-export let startJob: (job: Job<unknown>) => void;
-/** Aborts a job's signal without settling it: the job ends when its function reacts. */
-export let abortJob: (job: Job<unknown>, reason: unknown) => void;
+/*
+ * Keys of the static members through which the functions below reach a
+ * job's private state. They never leave this module, so `createJob`,
+ * `startJob` and `abortJob` (exported here, not from mod.ts) are the only
+ * way in.
+ */
+const CREATE: unique symbol = Symbol("Job.create");
+const START: unique symbol = Symbol("Job.start");
+const ABORT: unique symbol = Symbol("Job.abort");
 
 /**
  * A running (or queued) piece of work, like gevent's `Greenlet`: await it
@@ -93,10 +96,19 @@ export class Job<T> implements PromiseLike<T> {
     this.#phase = { name: "queued", fn, onSettled };
   }
 
-  static {
-    createJob = <T>(fn: JobFn<T>, onSettled?: SettleHook) => new Job(fn, onSettled);
-    startJob = (job) => job.#start();
-    abortJob = (job, reason) => job.#abortController().abort(reason);
+  /** @ignore Internal: see {@linkcode createJob}. */
+  static [CREATE]<T>(fn: JobFn<T>, onSettled?: SettleHook): Job<T> {
+    return new Job(fn, onSettled);
+  }
+
+  /** @ignore Internal: see {@linkcode startJob}. */
+  static [START](job: Job<unknown>): void {
+    job.#start();
+  }
+
+  /** @ignore Internal: see {@linkcode abortJob}. */
+  static [ABORT](job: Job<unknown>, reason: unknown): void {
+    job.#abortController().abort(reason);
   }
 
   /**
@@ -344,6 +356,21 @@ export class Job<T> implements PromiseLike<T> {
     else settled.reject(outcome.error);
     phase.onSettled?.(this);
   }
+}
+
+/** Creates a job that waits for {@linkcode startJob}; `onSettled` runs once when it settles. */
+export function createJob<T>(fn: JobFn<T>, onSettled?: SettleHook): Job<T> {
+  return Job[CREATE](fn, onSettled);
+}
+
+/** Calls a queued job's function (once; a job that is not queued any more is left alone). */
+export function startJob(job: Job<unknown>): void {
+  Job[START](job);
+}
+
+/** Aborts a job's signal without settling it: the job ends when its function reacts. */
+export function abortJob(job: Job<unknown>, reason: unknown): void {
+  Job[ABORT](job, reason);
 }
 
 /**
