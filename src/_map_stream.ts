@@ -10,6 +10,7 @@
 
 import { abortJob, type Job, type JobFn } from "./job.ts";
 import { isThenable } from "./_thenable.ts";
+import { Condition } from "./_condition.ts";
 
 /**
  * The function a map applies to each item, with the item's job signal.
@@ -79,12 +80,11 @@ export async function* mapStream<T, R>(
   let failed = false;
   let failure: unknown;
   let filling = false;
-  let wake: (() => void) | undefined;
+  /** Notified when an item settles, a pull ends or the map fails. */
+  const changed = new Condition();
 
   function notify(): void {
-    const resume = wake;
-    wake = undefined;
-    resume?.();
+    changed.notify();
   }
 
   function abortRunning(reason: unknown): void {
@@ -182,13 +182,13 @@ export async function* mapStream<T, R>(
         continue;
       }
       if (sourceDone && !pulling && running.size === 0) return;
-      await new Promise<void>((resolve) => (wake = resolve));
+      await changed.next();
     }
   } finally {
     signal?.removeEventListener("abort", onAbort);
     sourceDone = true;
     if (running.size > 0) abortRunning(failed ? failure : stoppedEarly());
-    while (running.size > 0 || pulling) await new Promise<void>((resolve) => (wake = resolve));
+    await changed.until(() => running.size === 0 && !pulling);
     if (!sourceClosed) await input.return?.();
   }
 }

@@ -21,7 +21,8 @@ import { type MapFn, mapStream } from "./_map_stream.ts";
 import { describe } from "./task.ts";
 import { Deque } from "./_deque.ts";
 import type { JoinOptions } from "./timeout.ts";
-import { settlesWithin, waitTimeout } from "./_wait.ts";
+import { waitTimeout } from "./_wait.ts";
+import { Condition } from "./_condition.ts";
 import { iterable, optionalInteger, optionalSignal } from "./_validate.ts";
 
 export type { MapFn };
@@ -80,7 +81,13 @@ const DEFAULT_MAP_LIMIT = 100;
 /** Marks "nothing cancels new jobs" (a reason may be any value, even `undefined`). */
 const NOT_CANCELLED: unique symbol = Symbol("not cancelled");
 
-type Drain = PromiseWithResolvers<void> & { report?: unknown[] };
+/**
+ * One stretch of work until the group is next idle: the joins that wait
+ * during it end together (when the group drops it) and report the same errors.
+ */
+interface Drain {
+  report?: unknown[];
+}
 
 /**
  * A structured group of async jobs on the main thread: gevent's `Group`
@@ -125,8 +132,10 @@ export class Group {
   #closed = false;
   #pumping = false;
   #activeMaps = 0;
+  /** The drain joins wait on now; `undefined` while nobody waits. */
   #drain: Drain | undefined;
-  #availableWaiters: (() => void)[] = [];
+  /** Notified whenever a slot may have freed or the group may have become idle. */
+  readonly #changed = new Condition();
   readonly #onJobSettled: SettleHook = (job) => {
     if (!this.#release(job)) return;
     if (isFailure(job)) this.#fail(job.error);
@@ -387,11 +396,7 @@ export class Group {
    */
   async waitAvailable(timeout?: number | JoinOptions): Promise<number> {
     const ms = waitTimeout(timeout);
-    if (this.freeCount > 0) return this.freeCount;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#availableWaiters.push(resolve);
-    await settlesWithin(promise, ms);
-    this.#availableWaiters = this.#availableWaiters.filter((wake) => wake !== resolve);
+    await this.#changed.untilWithin(() => this.freeCount > 0, ms);
     return this.freeCount;
   }
 
@@ -500,8 +505,8 @@ export class Group {
 
   async #join(ms: number): Promise<boolean> {
     if (this.#isIdle()) return this.#outcome(this.#takeErrors());
-    const drain: Drain = this.#drain ??= Promise.withResolvers<void>();
-    if (!(await settlesWithin(drain.promise, ms))) return false;
+    const drain: Drain = this.#drain ??= {};
+    if (!(await this.#changed.untilWithin(() => this.#drain !== drain, ms))) return false;
     // Every join waiting on the same drain reports the same errors.
     drain.report ??= this.#takeErrors();
     return this.#outcome(drain.report);
@@ -562,16 +567,11 @@ export class Group {
 
   /** Wakes `waitAvailable()` and `join()` callers whose condition now holds. */
   #notify(): void {
-    if (this.#availableWaiters.length > 0 && this.freeCount > 0) {
-      const waiters = this.#availableWaiters;
-      this.#availableWaiters = [];
-      for (const wake of waiters) wake();
+    if (this.#isIdle()) {
+      this.#drain = undefined; // ends the drain: its joins wake below
+      if (this.#closed) this.#detachSignal();
     }
-    if (!this.#isIdle()) return;
-    const drain = this.#drain;
-    this.#drain = undefined;
-    drain?.resolve();
-    if (this.#closed) this.#detachSignal();
+    this.#changed.notify();
   }
 
   #detachSignal(): void {
