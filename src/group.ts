@@ -17,7 +17,7 @@ import {
   type SettleHook,
   startJob,
 } from "./job.ts";
-import { type MapFn, mapStream } from "./_map_stream.ts";
+import { type MapFn, type MapKind, mapStream } from "./_map_stream.ts";
 import { describe } from "./task.ts";
 import { Deque } from "./_deque.ts";
 import type { JoinOptions } from "./timeout.ts";
@@ -287,7 +287,7 @@ export class Group {
     source: Iterable<T> | AsyncIterable<T>,
     options: GroupMapOptions = {},
   ): Promise<R[]> {
-    return await this.#collect(this.#mapStream(fn, source, options, true));
+    return await this.#collect(this.#mapStream(fn, source, options, "map"));
   }
 
   /**
@@ -296,6 +296,12 @@ export class Group {
    * started and not yet consumed. Leaving the loop early (`break`, `throw`)
    * closes the source and aborts, then awaits, the items still running.
    * The iterator can feed `pool.imap` directly.
+   *
+   * A failure ends the stream at the failed item's position: the results
+   * before it in input order are yielded first (earlier items still running
+   * are let finish), then the error is thrown; items after it are aborted
+   * and the source is read no further. An error thrown by the source comes
+   * after the items pulled before it.
    *
    * @example
    * ```ts
@@ -314,12 +320,14 @@ export class Group {
     source: Iterable<T> | AsyncIterable<T>,
     options: GroupMapOptions = {},
   ): AsyncIterableIterator<R> {
-    return this.#mapStream(fn, source, options, true);
+    return this.#mapStream(fn, source, options, "imap");
   }
 
   /**
    * Like `imap`, yielding each result as soon as it is ready (completion
-   * order).
+   * order). A failure (an item's or the source's) is thrown after the
+   * results that had finished when it arrived; items still running then
+   * are aborted.
    *
    * @example
    * ```ts
@@ -336,7 +344,7 @@ export class Group {
     source: Iterable<T> | AsyncIterable<T>,
     options: GroupMapOptions = {},
   ): AsyncIterableIterator<R> {
-    return this.#mapStream(fn, source, options, false);
+    return this.#mapStream(fn, source, options, "imapUnordered");
   }
 
   /**
@@ -481,7 +489,7 @@ export class Group {
     fn: MapFn<T, R>,
     source: Iterable<T> | AsyncIterable<T>,
     options: GroupMapOptions,
-    ordered: boolean,
+    kind: MapKind,
   ): AsyncGenerator<R, void, undefined> {
     checkFunction(fn, "fn");
     iterable(source, "source");
@@ -490,7 +498,7 @@ export class Group {
     const limit = Math.min(checkLimit(options.limit, "options.limit") ?? defaultLimit, this.#limit);
     const buffersize = optionalInteger(options.buffersize, "options.buffersize") ?? 2 * limit;
     const signal = optionalSignal(options.signal, "options.signal");
-    return mapStream(this.#spawnItem, fn, source, { limit, buffersize, ordered, signal });
+    return mapStream(this.#spawnItem, fn, source, { limit, buffersize, kind, signal });
   }
 
   async #collect<R>(stream: AsyncIterable<R>): Promise<R[]> {
