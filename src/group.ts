@@ -8,21 +8,19 @@
 
 import { PoolClosedError } from "./errors.ts";
 import {
-  abortJob,
   checkFunction,
   createJob,
   isFailure,
   type Job,
   type JobFn,
   type SettleHook,
-  startJob,
 } from "./job.ts";
 import { type MapFn, type MapKind, mapStream } from "./_map_stream.ts";
 import { describe } from "./task.ts";
-import { Deque } from "./_deque.ts";
 import type { JoinOptions } from "./timeout.ts";
 import { waitTimeout } from "./_wait.ts";
 import { Condition } from "./_condition.ts";
+import { JobSlots } from "./_job_slots.ts";
 import { iterable, optionalInteger, optionalSignal } from "./_validate.ts";
 
 export type { MapFn };
@@ -122,22 +120,17 @@ interface Drain {
  * ```
  */
 export class Group {
-  readonly #limit: number;
+  readonly #slots: JobSlots;
   readonly #signal: AbortSignal | undefined;
-  readonly #running = new Set<Job<unknown>>();
-  /** Jobs waiting for a slot (membership); `#queue` keeps their order and may hold killed ones. */
-  #waiting = new Set<Job<unknown>>();
-  #queue = new Deque<Job<unknown>>();
   #errors: unknown[] = [];
   #closed = false;
-  #pumping = false;
   #activeMaps = 0;
   /** The drain joins wait on now; `undefined` while nobody waits. */
   #drain: Drain | undefined;
   /** Notified whenever a slot may have freed or the group may have become idle. */
   readonly #changed = new Condition();
   readonly #onJobSettled: SettleHook = (job) => {
-    if (!this.#release(job)) return;
+    if (!this.#slots.release(job)) return;
     if (isFailure(job)) this.#fail(job.error);
     this.#pump();
   };
@@ -163,7 +156,7 @@ export class Group {
         `Argument options must be an object such as { limit: 10 }, got ${describe(options)}`,
       );
     }
-    this.#limit = checkLimit(options.limit, "limit") ?? Infinity;
+    this.#slots = new JobSlots(checkLimit(options.limit, "limit") ?? Infinity);
     this.#signal = optionalSignal(options.signal);
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
@@ -178,7 +171,7 @@ export class Group {
    * ```
    */
   get limit(): number {
-    return this.#limit;
+    return this.#slots.limit;
   }
 
   /**
@@ -194,7 +187,7 @@ export class Group {
    * ```
    */
   get size(): number {
-    return this.#running.size + this.#waiting.size;
+    return this.#slots.size;
   }
 
   /**
@@ -210,7 +203,7 @@ export class Group {
    * ```
    */
   get freeCount(): number {
-    return Math.max(0, this.#limit - this.size);
+    return this.#slots.freeCount;
   }
 
   /**
@@ -385,8 +378,8 @@ export class Group {
    * ```
    */
   kill(reason: unknown = new DOMException("Group was killed", "AbortError")): void {
-    this.#cancelWaiting(reason);
-    for (const job of [...this.#running]) job.kill(reason);
+    this.#slots.cancelWaiting(reason);
+    this.#slots.killRunning(reason);
     this.#notify();
   }
 
@@ -453,7 +446,7 @@ export class Group {
   }
 
   #isIdle(): boolean {
-    return this.#running.size === 0 && this.#waiting.size === 0 && this.#activeMaps === 0;
+    return this.#slots.size === 0 && this.#activeMaps === 0;
   }
 
   /** The reason new jobs are cancelled with, or `NOT_CANCELLED`. */
@@ -469,8 +462,7 @@ export class Group {
       if (reports && this.#errors.length === 0) this.#errors.push(reason);
       job.kill(reason);
     } else {
-      this.#waiting.add(job);
-      this.#queue.push(job);
+      this.#slots.enqueue(job);
       this.#pump();
     }
     return job;
@@ -480,7 +472,7 @@ export class Group {
   #spawnItem = <R>(fn: JobFn<R>, onSettled: (job: Job<R>) => void): Job<R> => {
     const hook: SettleHook = (job) => {
       onSettled(job as Job<R>);
-      if (this.#release(job)) this.#pump();
+      if (this.#slots.release(job)) this.#pump();
     };
     return this.#spawn(fn, hook, false);
   };
@@ -494,8 +486,9 @@ export class Group {
     checkFunction(fn, "fn");
     iterable(source, "source");
     this.#checkOpen();
-    const defaultLimit = Number.isFinite(this.#limit) ? this.#limit : DEFAULT_MAP_LIMIT;
-    const limit = Math.min(checkLimit(options.limit, "options.limit") ?? defaultLimit, this.#limit);
+    const groupLimit = this.#slots.limit;
+    const defaultLimit = Number.isFinite(groupLimit) ? groupLimit : DEFAULT_MAP_LIMIT;
+    const limit = Math.min(checkLimit(options.limit, "options.limit") ?? defaultLimit, groupLimit);
     const buffersize = optionalInteger(options.buffersize, "options.buffersize") ?? 2 * limit;
     const signal = optionalSignal(options.signal, "options.signal");
     return mapStream(this.#spawnItem, fn, source, { limit, buffersize, kind, signal });
@@ -534,42 +527,18 @@ export class Group {
     return true;
   }
 
-  /** Removes a settled job from the counts; false when the group no longer held it. */
-  #release(job: Job<unknown>): boolean {
-    return this.#running.delete(job) || this.#waiting.delete(job);
-  }
-
   /** Records a failure; the first one aborts every other job. */
   #fail(error: unknown): void {
     this.#errors.push(error);
     if (this.#errors.length > 1) return;
-    this.#cancelWaiting(error);
-    for (const job of [...this.#running]) abortJob(job, error);
+    this.#slots.cancelWaiting(error);
+    this.#slots.abortRunning(error);
     this.#notify();
-  }
-
-  /** Settles every queued job with `reason` without starting it. */
-  #cancelWaiting(reason: unknown): void {
-    const waiting = this.#waiting;
-    this.#waiting = new Set();
-    this.#queue = new Deque();
-    for (const job of waiting) job.kill(reason);
   }
 
   /** Starts queued jobs while there are free slots, in spawn order. */
   #pump(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      while (this.#running.size < this.#limit && this.#waiting.size > 0) {
-        const job = this.#queue.shift()!;
-        if (!this.#waiting.delete(job)) continue; // killed while waiting
-        this.#running.add(job);
-        startJob(job);
-      }
-    } finally {
-      this.#pumping = false;
-    }
+    this.#slots.pump();
     this.#notify();
   }
 
