@@ -40,7 +40,10 @@ export interface GroupOptions {
   /**
    * At most this many jobs run at once; later ones wait their turn in spawn
    * order (gevent's `Pool(size)`). Omitted or `Infinity`: no limit (gevent's
-   * `Group`).
+   * `Group`). `0`: always full, nothing ever starts (gevent's `Pool(0)`):
+   * spawned jobs stay queued until killed, and `close()` cancels them;
+   * maps and a `waitAvailable()` without a timeout, which could
+   * never end, fail at once with a `RangeError`.
    */
   limit?: number;
   /** Aborting it aborts every job (queued ones never start); `join()` then rejects with its reason. */
@@ -106,6 +109,8 @@ interface Drain {
  *   errors go to their caller, not to `join()`.
  * - `await using` closes the group and waits for every job (graceful, like
  *   `Pool`); call `kill()` first to stop them instead.
+ * - `limit: 0` makes a group that is always full (gevent's `Pool(0)`); see
+ *   {@linkcode GroupOptions.limit}.
  *
  * @example
  * ```ts
@@ -156,7 +161,7 @@ export class Group {
         `Argument options must be an object such as { limit: 10 }, got ${describe(options)}`,
       );
     }
-    this.#slots = new JobSlots(checkLimit(options.limit, "limit") ?? Infinity);
+    this.#slots = new JobSlots(checkLimit(options.limit, "limit", 0) ?? Infinity);
     this.#signal = optionalSignal(options.signal);
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
@@ -242,7 +247,8 @@ export class Group {
    * `PoolClosedError` after `close()`. While the group is failing (a job
    * failed and `join()` has not reported it yet) or its signal is aborted,
    * the job is cancelled at once: it is rejected with that reason and `fn`
-   * never runs.
+   * never runs. In a group with limit 0 the job stays queued until it is
+   * killed (or `close()` cancels it).
    *
    * @example
    * ```ts
@@ -386,6 +392,8 @@ export class Group {
   /**
    * Waits until a spawned job would start at once (`freeCount > 0`), at
    * most `timeout` ms; resolves with `freeCount` (0 if the time ran out).
+   * In a group with limit 0 it needs a timeout: without one it rejects with
+   * a `RangeError`, as it could never end. A bad `timeout` rejects too.
    *
    * @example
    * ```ts
@@ -397,13 +405,21 @@ export class Group {
    */
   async waitAvailable(timeout?: number | JoinOptions): Promise<number> {
     const ms = waitTimeout(timeout);
+    if (ms === Infinity && this.#slots.limit === 0) {
+      throw new RangeError(
+        "Group has limit 0: waitAvailable() without a timeout could never end (pass a timeout)",
+      );
+    }
     await this.#changed.untilWithin(() => this.freeCount > 0, ms);
     return this.freeCount;
   }
 
   /**
-   * Accepts no new jobs or maps (spawning throws `PoolClosedError`); jobs
-   * already in the group go on. Maps already iterating go on too.
+   * Accepts no new jobs or maps (`spawn` and `imap` throw
+   * `PoolClosedError`, `map` rejects with it); jobs already in
+   * the group go on. Maps already iterating go on too. In a group with
+   * limit 0, whose queued jobs could never start, it cancels them with a
+   * `PoolClosedError` that `join()` then reports.
    *
    * @example
    * ```ts
@@ -416,6 +432,14 @@ export class Group {
    */
   close(): void {
     this.#closed = true;
+    if (this.#slots.limit === 0 && this.#slots.size > 0) {
+      // Nothing can ever start them: report them instead of waiting forever.
+      const reason = new PoolClosedError(
+        "Group with limit 0 was closed: its queued jobs could never start",
+      );
+      this.#errors.push(reason);
+      this.#slots.cancelWaiting(reason);
+    }
     this.#notify();
   }
 
@@ -443,6 +467,13 @@ export class Group {
 
   #checkOpen(): void {
     if (this.#closed) throw new PoolClosedError("Group is closed: no new jobs are accepted");
+  }
+
+  /** Throws when the group has limit 0: `what` would wait for a slot forever. */
+  #checkCanStart(what: string): void {
+    if (this.#slots.limit === 0) {
+      throw new RangeError(`Group has limit 0: ${what} could never start (use a limit >= 1)`);
+    }
   }
 
   #isIdle(): boolean {
@@ -486,6 +517,7 @@ export class Group {
     checkFunction(fn, "fn");
     iterable(source, "source");
     this.#checkOpen();
+    this.#checkCanStart(`${kind}()`);
     const groupLimit = this.#slots.limit;
     const defaultLimit = Number.isFinite(groupLimit) ? groupLimit : DEFAULT_MAP_LIMIT;
     const limit = Math.min(checkLimit(options.limit, "options.limit") ?? defaultLimit, groupLimit);
@@ -556,7 +588,7 @@ export class Group {
   }
 }
 
-/** Reads a concurrency limit: a positive integer, `Infinity`, or `undefined` (not given). */
-function checkLimit(value: unknown, name: string): number | undefined {
-  return value === Infinity ? Infinity : optionalInteger(value, name);
+/** Reads a concurrency limit: an integer >= `min`, `Infinity`, or `undefined` (not given). */
+function checkLimit(value: unknown, name: string, min = 1): number | undefined {
+  return value === Infinity ? Infinity : optionalInteger(value, name, min);
 }

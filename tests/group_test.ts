@@ -464,7 +464,7 @@ Deno.test("Group.close and disposal", async (t) => {
 
 Deno.test("Group rejects bad arguments with TypeError or RangeError naming them", async (t) => {
   await t.step("limit", () => {
-    for (const limit of [0, -1, 1.5, NaN, "3", null]) {
+    for (const limit of [-1, 1.5, NaN, "3", null]) {
       const error = (() => {
         try {
           new Group({ limit: limit as number });
@@ -475,10 +475,11 @@ Deno.test("Group rejects bad arguments with TypeError or RangeError naming them"
       })();
       assert.ok(error instanceof RangeError, `limit ${String(limit)}`);
       assert.match(error.message, /limit/);
-      assert.match(error.message, /positive integer/);
+      assert.match(error.message, /an integer >= 0/);
       assertMessageStyle(error);
     }
     assert.equal(new Group({ limit: Infinity }).limit, Infinity);
+    assert.equal(new Group({ limit: 0 }).limit, 0);
     assert.equal(new Group({ limit: 7 }).limit, 7);
   });
 
@@ -521,5 +522,68 @@ Deno.test("Group rejects bad arguments with TypeError or RangeError naming them"
     );
     assert.throws(() => group.imap((x: number) => x, [1], { signal: {} as never }), TypeError);
     await assert.rejects(group.map((x: number) => x, {} as never), TypeError);
+  });
+});
+
+Deno.test("Group with limit 0 is always full (gevent's Pool(0)) and never hangs silently", async (t) => {
+  await t.step("freeCount is 0, full is true, waitAvailable(timeout) resolves 0", async () => {
+    await using group = new Group({ limit: 0 });
+    assert.equal(group.limit, 0);
+    assert.equal(group.freeCount, 0);
+    assert.equal(group.full, true);
+    assert.equal(await group.waitAvailable(5), 0);
+    assert.equal(await group.waitAvailable(0), 0);
+  });
+
+  await t.step("waitAvailable() without a timeout rejects: it could never end", async () => {
+    await using group = new Group({ limit: 0 });
+    await assert.rejects(group.waitAvailable(), (e) => {
+      assert.ok(e instanceof RangeError);
+      assert.match(e.message, /limit 0/);
+      assertMessageStyle(e);
+      return true;
+    });
+  });
+
+  await t.step("a spawned job stays queued until it is killed", async () => {
+    await using group = new Group({ limit: 0 });
+    let ran = false;
+    const job = group.spawn(() => {
+      ran = true;
+    });
+    assert.equal(group.size, 1);
+    assert.equal(job.ready(), false);
+    assert.equal(await group.join(5), false);
+    assert.equal(await job.join(0), false);
+    job.kill();
+    assert.equal(ran, false);
+    assert.equal(group.size, 0);
+    assert.equal(await group.join(), true);
+  });
+
+  await t.step("close() cancels queued jobs and reports them: disposal does not hang", async () => {
+    let job: Job<number> | undefined;
+    const dispose = async () => {
+      await using group = new Group({ limit: 0 });
+      job = group.spawn(() => 1);
+    };
+    await assert.rejects(
+      dispose(),
+      (e) => e instanceof PoolClosedError && /limit 0/.test(e.message),
+    );
+    assert.ok(job?.error instanceof PoolClosedError);
+    await using empty = new Group({ limit: 0 });
+    empty.close();
+    assert.equal(await empty.join(), true, "nothing queued: nothing to report");
+  });
+
+  await t.step("map, imap and imapUnordered fail at once instead of waiting forever", async () => {
+    await using group = new Group({ limit: 0 });
+    await assert.rejects(
+      group.map((x: number) => x, [1]),
+      (e) => e instanceof RangeError && /limit 0/.test(e.message) && /map/.test(e.message),
+    );
+    assert.throws(() => group.imap((x: number) => x, [1]), RangeError);
+    assert.throws(() => group.imapUnordered((x: number) => x, [1]), RangeError);
   });
 });
