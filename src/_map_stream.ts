@@ -20,6 +20,8 @@
 import { abortJob, type Job, type JobFn } from "./job.ts";
 import { isThenable } from "./_thenable.ts";
 import { Condition } from "./_condition.ts";
+import type { GroupMapOptions } from "./group_options.ts";
+import { optionalInteger, optionalLimit, optionalSignal } from "./_validate.ts";
 
 /**
  * The function a map applies to each item, with the item's job signal.
@@ -53,6 +55,26 @@ export interface MapStreamOptions {
   kind: MapKind;
   /** Aborting it stops the map at once, which then throws `signal.reason`. */
   signal: AbortSignal | undefined;
+}
+
+/** Concurrency of a map in a group that has no limit. */
+const DEFAULT_MAP_LIMIT = 100;
+
+/**
+ * Checks the options of a group's map and fills in the defaults: `limit`
+ * defaults to and is capped by the group's (100 in a group without a
+ * limit), `buffersize` defaults to `2 * limit`.
+ */
+export function mapStreamOptions(
+  kind: MapKind,
+  groupLimit: number,
+  options: GroupMapOptions,
+): MapStreamOptions {
+  const defaultLimit = Number.isFinite(groupLimit) ? groupLimit : DEFAULT_MAP_LIMIT;
+  const limit = Math.min(optionalLimit(options.limit, "options.limit") ?? defaultLimit, groupLimit);
+  const buffersize = optionalInteger(options.buffersize, "options.buffersize") ?? 2 * limit;
+  const signal = optionalSignal(options.signal, "options.signal");
+  return { limit, buffersize, kind, signal };
 }
 
 /** The reason running items are aborted with when the consumer stops early. */

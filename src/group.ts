@@ -6,89 +6,23 @@
  * @module
  */
 
-import { PoolClosedError } from "./errors.ts";
+import { checkFunction, type Job, type JobFn } from "./job.ts";
 import {
-  checkFunction,
-  createJob,
-  isFailure,
-  type Job,
-  type JobFn,
-  type SettleHook,
-} from "./job.ts";
-import { type MapFn, type MapKind, mapStream } from "./_map_stream.ts";
+  type MapFn,
+  type MapKind,
+  mapStream,
+  mapStreamOptions,
+  type SpawnItem,
+} from "./_map_stream.ts";
 import { describe } from "./task.ts";
+import type { GroupMapOptions, GroupOptions } from "./group_options.ts";
 import type { JoinOptions } from "./timeout.ts";
 import { waitTimeout } from "./_wait.ts";
-import { Condition } from "./_condition.ts";
-import { JobSlots } from "./_job_slots.ts";
-import { iterable, optionalInteger, optionalSignal } from "./_validate.ts";
+import { JobScope } from "./_job_scope.ts";
+import { iterable, optionalLimit, optionalSignal } from "./_validate.ts";
 
 export type { MapFn };
-
-/**
- * Options of the {@linkcode Group} constructor.
- *
- * @example
- * ```ts
- * import { Group, type GroupOptions } from "@multipool/multipool";
- * const options: GroupOptions = { limit: 10, signal: AbortSignal.timeout(60_000) };
- * await using group = new Group(options);
- * console.log(group.limit); // 10
- * ```
- */
-export interface GroupOptions {
-  /**
-   * At most this many jobs run at once; later ones wait their turn in spawn
-   * order (gevent's `Pool(size)`). Omitted or `Infinity`: no limit (gevent's
-   * `Group`). `0`: always full, nothing ever starts (gevent's `Pool(0)`):
-   * spawned jobs stay queued until killed, and `close()` cancels them;
-   * maps and a `waitAvailable()` without a timeout, which could
-   * never end, fail at once with a `RangeError`.
-   */
-  limit?: number;
-  /** Aborting it aborts every job (queued ones never start); `join()` then rejects with its reason. */
-  signal?: AbortSignal;
-}
-
-/**
- * Options of `Group.map`, `Group.imap` and `Group.imapUnordered`.
- *
- * @example
- * ```ts
- * import { Group, type GroupMapOptions } from "@multipool/multipool";
- * const options: GroupMapOptions = { limit: 4, buffersize: 8 };
- * await using group = new Group();
- * console.log(await group.map(async (x: number) => x * 2, [1, 2], options)); // [2, 4]
- * ```
- */
-export interface GroupMapOptions {
-  /**
-   * Items of this map running at once; default and upper bound: the group's
-   * `limit` (100 in a group without a limit).
-   */
-  limit?: number;
-  /**
-   * Items started but not yet consumed (running plus finished and waiting
-   * for the consumer); default `2 * limit`. The source is read no further
-   * ahead than this, so a paused consumer pauses the source.
-   */
-  buffersize?: number;
-  /** Aborting it stops the map: running items are aborted and the map rejects with its reason. */
-  signal?: AbortSignal;
-}
-
-/** Concurrency of a map in a group that has no limit. */
-const DEFAULT_MAP_LIMIT = 100;
-/** Marks "nothing cancels new jobs" (a reason may be any value, even `undefined`). */
-const NOT_CANCELLED: unique symbol = Symbol("not cancelled");
-
-/**
- * One stretch of work until the group is next idle: the joins that wait
- * during it end together (when the group drops it) and report the same errors.
- */
-interface Drain {
-  report?: unknown[];
-}
+export type { GroupMapOptions, GroupOptions } from "./group_options.ts";
 
 /**
  * A structured group of async jobs on the main thread: gevent's `Group`
@@ -125,24 +59,7 @@ interface Drain {
  * ```
  */
 export class Group {
-  readonly #slots: JobSlots;
-  readonly #signal: AbortSignal | undefined;
-  #errors: unknown[] = [];
-  #closed = false;
-  #activeMaps = 0;
-  /** The drain joins wait on now; `undefined` while nobody waits. */
-  #drain: Drain | undefined;
-  /** Notified whenever a slot may have freed or the group may have become idle. */
-  readonly #changed = new Condition();
-  readonly #onJobSettled: SettleHook = (job) => {
-    if (!this.#slots.release(job)) return;
-    if (isFailure(job)) this.#fail(job.error);
-    this.#pump();
-  };
-  readonly #onAbort = (): void => {
-    // Reported by join() only when the abort cancelled work, and only once.
-    if (!this.#isIdle() && this.#errors.length === 0) this.#fail(this.#signal!.reason);
-  };
+  readonly #scope: JobScope;
 
   /**
    * Creates a group; see {@linkcode GroupOptions}.
@@ -161,9 +78,8 @@ export class Group {
         `Argument options must be an object such as { limit: 10 }, got ${describe(options)}`,
       );
     }
-    this.#slots = new JobSlots(checkLimit(options.limit, "limit", 0) ?? Infinity);
-    this.#signal = optionalSignal(options.signal);
-    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    const limit = optionalLimit(options.limit, "limit", 0) ?? Infinity;
+    this.#scope = new JobScope(limit, optionalSignal(options.signal));
   }
 
   /**
@@ -176,7 +92,7 @@ export class Group {
    * ```
    */
   get limit(): number {
-    return this.#slots.limit;
+    return this.#scope.limit;
   }
 
   /**
@@ -192,7 +108,7 @@ export class Group {
    * ```
    */
   get size(): number {
-    return this.#slots.size;
+    return this.#scope.size;
   }
 
   /**
@@ -208,7 +124,7 @@ export class Group {
    * ```
    */
   get freeCount(): number {
-    return this.#slots.freeCount;
+    return this.#scope.freeCount;
   }
 
   /**
@@ -238,7 +154,7 @@ export class Group {
    * ```
    */
   get closed(): boolean {
-    return this.#closed;
+    return this.#scope.closed;
   }
 
   /**
@@ -263,8 +179,8 @@ export class Group {
    */
   spawn<T>(fn: JobFn<T>): Job<T> {
     checkFunction(fn, "fn");
-    this.#checkOpen();
-    return this.#spawn(fn, this.#onJobSettled, true);
+    this.#scope.checkOpen();
+    return this.#scope.spawn(fn);
   }
 
   /**
@@ -286,7 +202,7 @@ export class Group {
     source: Iterable<T> | AsyncIterable<T>,
     options: GroupMapOptions = {},
   ): Promise<R[]> {
-    return await this.#collect(this.#mapStream(fn, source, options, "map"));
+    return await this.#scope.track(Array.fromAsync(this.#mapStream(fn, source, options, "map")));
   }
 
   /**
@@ -365,7 +281,7 @@ export class Group {
    * ```
    */
   async join(options?: number | JoinOptions): Promise<boolean> {
-    return await this.#join(waitTimeout(options));
+    return await this.#scope.join(waitTimeout(options));
   }
 
   /**
@@ -384,9 +300,7 @@ export class Group {
    * ```
    */
   kill(reason: unknown = new DOMException("Group was killed", "AbortError")): void {
-    this.#slots.cancelWaiting(reason);
-    this.#slots.killRunning(reason);
-    this.#notify();
+    this.#scope.kill(reason);
   }
 
   /**
@@ -404,14 +318,7 @@ export class Group {
    * ```
    */
   async waitAvailable(timeout?: number | JoinOptions): Promise<number> {
-    const ms = waitTimeout(timeout);
-    if (ms === Infinity && this.#slots.limit === 0) {
-      throw new RangeError(
-        "Group has limit 0: waitAvailable() without a timeout could never end (pass a timeout)",
-      );
-    }
-    await this.#changed.untilWithin(() => this.freeCount > 0, ms);
-    return this.freeCount;
+    return await this.#scope.waitAvailable(waitTimeout(timeout));
   }
 
   /**
@@ -431,16 +338,7 @@ export class Group {
    * ```
    */
   close(): void {
-    this.#closed = true;
-    if (this.#slots.limit === 0 && this.#slots.size > 0) {
-      // Nothing can ever start them: report them instead of waiting forever.
-      const reason = new PoolClosedError(
-        "Group with limit 0 was closed: its queued jobs could never start",
-      );
-      this.#errors.push(reason);
-      this.#slots.cancelWaiting(reason);
-    }
-    this.#notify();
+    this.#scope.close();
   }
 
   /**
@@ -461,52 +359,9 @@ export class Group {
     try {
       await this.join();
     } finally {
-      this.#detachSignal();
+      this.#scope.detachSignal();
     }
   }
-
-  #checkOpen(): void {
-    if (this.#closed) throw new PoolClosedError("Group is closed: no new jobs are accepted");
-  }
-
-  /** Throws when the group has limit 0: `what` would wait for a slot forever. */
-  #checkCanStart(what: string): void {
-    if (this.#slots.limit === 0) {
-      throw new RangeError(`Group has limit 0: ${what} could never start (use a limit >= 1)`);
-    }
-  }
-
-  #isIdle(): boolean {
-    return this.#slots.size === 0 && this.#activeMaps === 0;
-  }
-
-  /** The reason new jobs are cancelled with, or `NOT_CANCELLED`. */
-  #cancelReason(): unknown {
-    if (this.#errors.length > 0) return this.#errors[0];
-    return this.#signal?.aborted ? this.#signal.reason : NOT_CANCELLED;
-  }
-
-  #spawn<T>(fn: JobFn<T>, onSettled: SettleHook, reports: boolean): Job<T> {
-    const job = createJob(fn, onSettled);
-    const reason = this.#cancelReason();
-    if (reason !== NOT_CANCELLED) {
-      if (reports && this.#errors.length === 0) this.#errors.push(reason);
-      job.kill(reason);
-    } else {
-      this.#slots.enqueue(job);
-      this.#pump();
-    }
-    return job;
-  }
-
-  /** Spawns one item of a map: its failure goes to the map, not to `join()`. */
-  #spawnItem = <R>(fn: JobFn<R>, onSettled: (job: Job<R>) => void): Job<R> => {
-    const hook: SettleHook = (job) => {
-      onSettled(job as Job<R>);
-      if (this.#slots.release(job)) this.#pump();
-    };
-    return this.#spawn(fn, hook, false);
-  };
 
   #mapStream<T, R>(
     fn: MapFn<T, R>,
@@ -516,79 +371,11 @@ export class Group {
   ): AsyncGenerator<R, void, undefined> {
     checkFunction(fn, "fn");
     iterable(source, "source");
-    this.#checkOpen();
-    this.#checkCanStart(`${kind}()`);
-    const groupLimit = this.#slots.limit;
-    const defaultLimit = Number.isFinite(groupLimit) ? groupLimit : DEFAULT_MAP_LIMIT;
-    const limit = Math.min(checkLimit(options.limit, "options.limit") ?? defaultLimit, groupLimit);
-    const buffersize = optionalInteger(options.buffersize, "options.buffersize") ?? 2 * limit;
-    const signal = optionalSignal(options.signal, "options.signal");
-    return mapStream(this.#spawnItem, fn, source, { limit, buffersize, kind, signal });
+    this.#scope.checkOpen();
+    this.#scope.checkCanStart(`${kind}()`);
+    const settings = mapStreamOptions(kind, this.#scope.limit, options);
+    return mapStream(this.#spawnItem, fn, source, settings);
   }
 
-  async #collect<R>(stream: AsyncIterable<R>): Promise<R[]> {
-    this.#activeMaps++;
-    try {
-      return await Array.fromAsync(stream);
-    } finally {
-      this.#activeMaps--;
-      this.#notify();
-    }
-  }
-
-  async #join(ms: number): Promise<boolean> {
-    if (this.#isIdle()) return this.#outcome(this.#takeErrors());
-    const drain: Drain = this.#drain ??= {};
-    if (!(await this.#changed.untilWithin(() => this.#drain !== drain, ms))) return false;
-    // Every join waiting on the same drain reports the same errors.
-    drain.report ??= this.#takeErrors();
-    return this.#outcome(drain.report);
-  }
-
-  #takeErrors(): unknown[] {
-    const errors = this.#errors;
-    this.#errors = [];
-    return errors;
-  }
-
-  #outcome(errors: unknown[]): true {
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) {
-      throw new AggregateError(errors, `Several jobs of the group failed (${errors.length})`);
-    }
-    return true;
-  }
-
-  /** Records a failure; the first one aborts every other job. */
-  #fail(error: unknown): void {
-    this.#errors.push(error);
-    if (this.#errors.length > 1) return;
-    this.#slots.cancelWaiting(error);
-    this.#slots.abortRunning(error);
-    this.#notify();
-  }
-
-  /** Starts queued jobs while there are free slots, in spawn order. */
-  #pump(): void {
-    this.#slots.pump();
-    this.#notify();
-  }
-
-  /** Wakes `waitAvailable()` and `join()` callers whose condition now holds. */
-  #notify(): void {
-    if (this.#isIdle()) {
-      this.#drain = undefined; // ends the drain: its joins wake below
-      if (this.#closed) this.#detachSignal();
-    }
-    this.#changed.notify();
-  }
-
-  #detachSignal(): void {
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-  }
-}
-
-/** Reads a concurrency limit: an integer >= `min`, `Infinity`, or `undefined` (not given). */
-function checkLimit(value: unknown, name: string, min = 1): number | undefined {
-  return value === Infinity ? Infinity : optionalInteger(value, name, min);
+  #spawnItem: SpawnItem = (fn, onSettled) => this.#scope.spawnOwned(fn, onSettled);
 }
