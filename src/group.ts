@@ -15,14 +15,31 @@ import {
   type SpawnItem,
 } from "./_map_stream.ts";
 import { describe } from "./task.ts";
-import type { GroupMapOptions, GroupOptions } from "./group_options.ts";
+import { AsyncResult, type AsyncResultCallbacks } from "./async_result.ts";
+import type {
+  GroupApplyAsyncOptions,
+  GroupApplyOptions,
+  GroupMapOptions,
+  GroupOptions,
+} from "./group_options.ts";
 import type { JoinOptions } from "./timeout.ts";
 import { waitTimeout } from "./_wait.ts";
 import { JobScope } from "./_job_scope.ts";
-import { iterable, optionalLimit, optionalSignal } from "./_validate.ts";
+import {
+  argumentTuple,
+  iterable,
+  optionalFunction,
+  optionalLimit,
+  optionalSignal,
+} from "./_validate.ts";
 
 export type { MapFn };
-export type { GroupMapOptions, GroupOptions } from "./group_options.ts";
+export type {
+  GroupApplyAsyncOptions,
+  GroupApplyOptions,
+  GroupMapOptions,
+  GroupOptions,
+} from "./group_options.ts";
 
 /**
  * A structured group of async jobs on the main thread: gevent's `Group`
@@ -39,8 +56,9 @@ export type { GroupMapOptions, GroupOptions } from "./group_options.ts";
  * - Errors of jobs nobody awaits stay in the group: never an unhandled
  *   rejection.
  * - `map`, `imap`, `imapUnordered` run a function over any `Iterable` or
- *   `AsyncIterable`, pulling it lazily with bounded concurrency; their
- *   errors go to their caller, not to `join()`.
+ *   `AsyncIterable`, pulling it lazily with bounded concurrency; `apply`
+ *   and `applyAsync` run one call. Their errors go to their caller, not to
+ *   `join()`.
  * - `await using` closes the group and waits for every job (graceful, like
  *   `Pool`); call `kill()` first to stop them instead.
  * - `limit: 0` makes a group that is always full (gevent's `Pool(0)`); see
@@ -263,6 +281,93 @@ export class Group {
   }
 
   /**
+   * Runs `fn(...args, signal)` as a job of the group and resolves with its
+   * result (gevent's `apply`): it waits for a slot like `spawn`, and `fn`
+   * gets the job's `AbortSignal` after `args` (as `map`'s `fn(item,
+   * signal)`). Its failure goes to the caller only, not to `join()`.
+   *
+   * From inside one of the group's jobs, pass that job's signal as
+   * `options.signal`: the call then runs inline in the caller's slot, as
+   * gevent's does, so a full group cannot deadlock on it (see
+   * {@linkcode GroupApplyOptions}). Any other signal aborts the call.
+   *
+   * Never throws: bad arguments reject with a `TypeError`, a closed group
+   * with `PoolClosedError` (an inline call still runs), a group with limit
+   * 0 with a `RangeError` (the call could never start).
+   *
+   * @example
+   * ```ts
+   * import { Group } from "@multipool/multipool";
+   * await using group = new Group({ limit: 1 });
+   * console.log(await group.apply((a: number, b: number) => a * b, [6, 7])); // 42
+   * // From inside a job of the full group: pass the job's signal, it runs inline.
+   * const outer = group.spawn((signal) => group.apply((x: number) => x + 1, [1], { signal }));
+   * console.log(await outer); // 2
+   * ```
+   */
+  async apply<A extends unknown[], F extends (...args: [...A, signal: AbortSignal]) => unknown>(
+    fn: F,
+    args: [...A],
+    options: GroupApplyOptions = {},
+  ): Promise<Awaited<ReturnType<F>>> {
+    checkFunction(fn, "fn");
+    const tuple = argumentTuple(args, "args");
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Argument options must be an object such as { signal }, got ${describe(options)}`,
+      );
+    }
+    const signal = optionalSignal(options.signal, "options.signal");
+    signal?.throwIfAborted();
+    const call = (jobSignal: AbortSignal) =>
+      (fn as unknown as (...a: unknown[]) => unknown)(...tuple, jobSignal);
+    // Called from inside one of our running jobs: run in its slot, do not wait for another.
+    if (signal && this.#scope.runningWith(signal)) {
+      return await call(signal) as Awaited<ReturnType<F>>;
+    }
+    this.#scope.checkOpen();
+    this.#scope.checkCanStart("apply()");
+    const onAbort = () => job.kill(signal!.reason);
+    const job = this.#scope.spawnOwned(call, () => signal?.removeEventListener("abort", onAbort));
+    if (!job.ready()) signal?.addEventListener("abort", onAbort, { once: true });
+    return await job as Awaited<ReturnType<F>>;
+  }
+
+  /**
+   * Like `apply`, returning an {@linkcode AsyncResult} at once (gevent's
+   * and Python's `apply_async`); exactly one of `options.callback` /
+   * `options.errorCallback` runs. It never throws: bad input rejects the
+   * result. A callback that throws goes to `console.error`.
+   *
+   * @example
+   * ```ts
+   * import { Group } from "@multipool/multipool";
+   * await using group = new Group({ limit: 2 });
+   * const result = group.applyAsync((s: string) => s.toUpperCase(), ["hi"], {
+   *   callback: (value) => console.log(value), // "HI"
+   * });
+   * console.log(await result.get(1000), result.successful()); // "HI" true
+   * ```
+   */
+  applyAsync<A extends unknown[], F extends (...args: [...A, signal: AbortSignal]) => unknown>(
+    fn: F,
+    args: [...A],
+    options: GroupApplyAsyncOptions<Awaited<ReturnType<F>>> = {},
+  ): AsyncResult<Awaited<ReturnType<F>>> {
+    type R = Awaited<ReturnType<F>>;
+    let callbacks: AsyncResultCallbacks<R>;
+    try {
+      callbacks = {
+        callback: optionalFunction(options?.callback, "options.callback"),
+        errorCallback: optionalFunction(options?.errorCallback, "options.errorCallback"),
+      };
+    } catch (error) {
+      return new AsyncResult<R>(Promise.reject(error));
+    }
+    return new AsyncResult(this.apply(fn, args, options), callbacks);
+  }
+
+  /**
    * Waits until every job has settled, at most `timeout` ms. Resolves
    * `true` when the group is empty, `false` when the time ran out (jobs go
    * on). Rejects when jobs failed since the last report: with the error, or
@@ -323,7 +428,7 @@ export class Group {
 
   /**
    * Accepts no new jobs or maps (`spawn` and `imap` throw
-   * `PoolClosedError`, `map` rejects with it); jobs already in
+   * `PoolClosedError`, `map` and `apply` reject with it); jobs already in
    * the group go on. Maps already iterating go on too. In a group with
    * limit 0, whose queued jobs could never start, it cancels them with a
    * `PoolClosedError` that `join()` then reports.

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { AsyncResultCallbacks } from "./async_result.ts";
+
 /**
  * Options of the {@linkcode Group} constructor.
  *
@@ -55,3 +57,51 @@ export interface GroupMapOptions {
   /** Aborting it stops the map: running items are aborted and the map rejects with its reason. */
   signal?: AbortSignal;
 }
+
+/**
+ * Options of `Group.apply`.
+ *
+ * @example
+ * ```ts
+ * import { Group, type GroupApplyOptions } from "@multipool/multipool";
+ * await using group = new Group({ limit: 1 });
+ * const job = group.spawn((signal) => {
+ *   const options: GroupApplyOptions = { signal }; // the job's own signal: runs inline
+ *   return group.apply((a: number, b: number) => a + b, [1, 2], options);
+ * });
+ * console.log(await job); // 3
+ * ```
+ */
+export interface GroupApplyOptions {
+  /**
+   * When calling from inside one of this group's jobs, pass that job's own
+   * signal: the call then runs inline, in the caller's slot, and `fn` gets
+   * that signal (gevent's `apply` does the same from one of the pool's
+   * greenlets). Without it, a call from a job of a full group would wait
+   * for a slot that only its caller can free: a deadlock.
+   *
+   * Why a signal: JavaScript cannot tell which job is running (there is no
+   * `AsyncContext` yet, and after an `await` the stack no longer shows the
+   * caller), while the job's signal is an object only that job was given,
+   * so it names the caller reliably. A signal derived from it (for example
+   * `AbortSignal.any`) is not recognised.
+   *
+   * Any other signal aborts the call: its job is killed with the signal's
+   * reason (an aborted one rejects at once).
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * Options of `Group.applyAsync`: {@linkcode GroupApplyOptions} plus the
+ * callbacks of the returned `AsyncResult` (exactly one of them runs).
+ *
+ * @example
+ * ```ts
+ * import { Group, type GroupApplyAsyncOptions } from "@multipool/multipool";
+ * const options: GroupApplyAsyncOptions<number> = { callback: (n) => console.log(n) };
+ * await using group = new Group();
+ * console.log(await group.applyAsync((x: number) => x * 2, [21], options)); // 42
+ * ```
+ */
+export interface GroupApplyAsyncOptions<R> extends GroupApplyOptions, AsyncResultCallbacks<R> {}
