@@ -206,7 +206,8 @@ export class Group {
    * input order. Rejects on the first failure, after aborting and awaiting
    * the items still running; the source is not read further (its
    * `return()` is called). See {@linkcode GroupMapOptions} for concurrency and
-   * buffering.
+   * buffering. Bad arguments, a closed group and a group with limit 0
+   * reject the promise; `map` never throws.
    *
    * @example
    * ```ts
@@ -372,7 +373,8 @@ export class Group {
    * `true` when the group is empty, `false` when the time ran out (jobs go
    * on). Rejects when jobs failed since the last report: with the error, or
    * an `AggregateError` when several failed; a failure is reported once.
-   * Also waits for `map()` calls in progress.
+   * Also waits for `map()` calls in progress. `join(0)` does not wait; a
+   * bad `timeout` rejects with a `TypeError` or `RangeError`.
    *
    * @example
    * ```ts

@@ -208,8 +208,9 @@ export class Job<T> implements PromiseLike<T> {
   }
 
   /**
-   * Waits until the job has finished, at most `timeout` ms; resolves with
-   * `ready()`. Never rejects (gevent's `Greenlet.join`).
+   * Waits until the job has finished, at most `timeout` ms (`0`: do not
+   * wait); resolves with `ready()` (gevent's `Greenlet.join`). Never
+   * rejects, except a bad `timeout` (a `TypeError` or `RangeError`).
    *
    * @example
    * ```ts
@@ -227,7 +228,7 @@ export class Job<T> implements PromiseLike<T> {
   /**
    * Resolves with the value or rejects with the job's error; rejects with a
    * `TimeoutError` if the job has not finished within `timeout` ms (the job
-   * goes on).
+   * goes on). A bad `timeout` rejects too; it never throws.
    *
    * @example
    * ```ts
@@ -414,6 +415,7 @@ export function spawn<T>(fn: JobFn<T>): Job<T> {
  * With `raiseError`, rejects with the first job that failed on its own (not
  * killed or cancelled); the other jobs are aborted with that error and
  * awaited first, so nothing keeps running behind the rejection (gevent#1933).
+ * Bad arguments reject with a `TypeError` or `RangeError` (never a throw).
  *
  * @example
  * ```ts

@@ -52,7 +52,8 @@ export interface JoinOptions {
  * time is up or `options.signal` aborts, so a `fetch` or `sleep` given that
  * signal stops too. A bare promise cannot be stopped: it goes on, and its
  * later outcome is ignored. The timer is always cleared, so nothing is left
- * pending. `ms` may be `0` or `Infinity` (no limit).
+ * pending. `ms` may be `0` or `Infinity` (no limit). Bad arguments reject
+ * with a `TypeError` or `RangeError`; it never throws.
  *
  * @example
  * ```ts
