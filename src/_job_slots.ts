@@ -29,11 +29,6 @@ export class JobSlots {
     return this.#limit;
   }
 
-  /** Jobs running. */
-  get running(): number {
-    return this.#running.size;
-  }
-
   /** Jobs running plus waiting. */
   get size(): number {
     return this.#running.size + this.#waiting.size;

@@ -19,6 +19,7 @@
 
 import { abortJob, type Job, type JobFn } from "./job.ts";
 import { isThenable } from "./_thenable.ts";
+import { describe } from "./task.ts";
 import { Condition } from "./_condition.ts";
 import type { GroupMapOptions } from "./group_options.ts";
 import { optionalInteger, optionalLimit, optionalSignal } from "./_validate.ts";
@@ -70,6 +71,11 @@ export function mapStreamOptions(
   groupLimit: number,
   options: GroupMapOptions,
 ): MapStreamOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Argument options must be an object such as { limit: 4 }, got ${describe(options)}`,
+    );
+  }
   const defaultLimit = Number.isFinite(groupLimit) ? groupLimit : DEFAULT_MAP_LIMIT;
   const limit = Math.min(optionalLimit(options.limit, "options.limit") ?? defaultLimit, groupLimit);
   const buffersize = optionalInteger(options.buffersize, "options.buffersize") ?? 2 * limit;

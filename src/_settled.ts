@@ -41,11 +41,6 @@ export class Settled<T> {
     this.#subject = subject;
   }
 
-  /** The current outcome. */
-  get outcome(): Outcome<T> {
-    return this.#outcome;
-  }
-
   /** Whether it has settled, either way. */
   ready(): boolean {
     return this.#outcome.state !== "pending";

@@ -522,5 +522,9 @@ Deno.test("Group rejects bad arguments with TypeError or RangeError naming them"
     );
     assert.throws(() => group.imap((x: number) => x, [1], { signal: {} as never }), TypeError);
     await assert.rejects(group.map((x: number) => x, {} as never), TypeError);
+    await assert.rejects(
+      group.map((x: number) => x, [1], null as never),
+      (e) => e instanceof TypeError && /options/.test(e.message),
+    );
   });
 });
