@@ -49,6 +49,12 @@ export function waitTimeout(value: number | JoinOptions | undefined, name = "tim
   return value.timeout === undefined ? Infinity : checkDelay(value.timeout, "options.timeout");
 }
 
+/** Options of {@linkcode settlesWithin}. */
+export interface SettlesWithinOptions {
+  /** Aborting it rejects the wait with its reason. */
+  signal?: AbortSignal | undefined;
+}
+
 /**
  * Resolves `true` when `promise` settles (either way) within `ms`
  * milliseconds, `false` when the time runs out first (`ms` is `0`: only a
@@ -58,8 +64,9 @@ export function waitTimeout(value: number | JoinOptions | undefined, name = "tim
 export function settlesWithin(
   promise: PromiseLike<unknown>,
   ms: number,
-  signal?: AbortSignal,
+  options: SettlesWithinOptions = {},
 ): Promise<boolean> {
+  const { signal } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
   const settled = Promise.resolve(promise).then(() => true, () => true);
   if (ms === Infinity && signal === undefined) return settled;

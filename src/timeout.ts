@@ -83,7 +83,7 @@ export async function withTimeout<T>(
   const inner = Promise.resolve(typeof work === "function" ? work(controller.signal) : work);
   let settled: boolean;
   try {
-    settled = await settlesWithin(inner, ms, signal);
+    settled = await settlesWithin(inner, ms, { signal });
   } catch (reason) {
     controller.abort(reason);
     throw reason;
