@@ -1,9 +1,12 @@
 /**
- * The local executor: runs chunks on worker slots in this process (threads
- * today), kept by a {@linkcode Supervisor}. It routes each chunk to the
- * ready slot with the most room, remembers which slot holds which chunk
- * (to stop it on timeout or abort), and makes sure a WASM module is
- * compiled before a chunk that needs it is offered.
+ * The local executor: runs chunks on worker slots of this host (threads
+ * or subprocesses, whatever the transport starts), kept by a
+ * {@linkcode Supervisor}. It routes each chunk to the ready slot with the
+ * most room, remembers which slot holds which chunk (to stop it on timeout
+ * or abort), makes sure a WASM module is compiled before a chunk that
+ * needs it is offered, holds the host's event loop while the scheduler has
+ * work outstanding (its workers never do), and waits for every worker to
+ * be gone before a shutdown or terminate settles.
  *
  * @module
  */
@@ -16,7 +19,9 @@ import type {
   ExecutorStats,
 } from "./_executor.ts";
 import type { TaskSpec } from "./_protocol.ts";
+import { holdEventLoop, type Release } from "./_keep_alive.ts";
 import { Supervisor } from "./_supervisor.ts";
+import type { TransportFactory } from "./_transport.ts";
 import { compiledModule, ensureModule } from "./_wasm_registry.ts";
 import { type SlotOptions, WorkerSlot } from "./_worker_slot.ts";
 
@@ -30,6 +35,8 @@ export interface LocalExecutorOptions extends
   /** Name prefix of the workers. */
   readonly name: string;
   readonly maxTasksPerWorker?: number | undefined;
+  /** Holds the host's event loop until the returned function is called; default the real one. */
+  readonly holdEventLoop?: (() => Release) | undefined;
 }
 
 /** An {@linkcode ExecutorFactory} of local executors with `options`. */
@@ -43,18 +50,30 @@ class LocalExecutor implements Executor {
   readonly #supervisor: Supervisor;
   /** Which slot holds each chunk in flight. */
   readonly #holders = new Map<number, WorkerSlot>();
+  /** Workers not gone yet (their transports' `closed`). */
+  readonly #closing = new Set<Promise<void>>();
+  readonly #holdEventLoop: () => Release;
+  #release: Release | undefined;
   #wasmSent = 0;
   #workerSeq = 0;
 
   constructor(events: ExecutorEvents, options: LocalExecutorOptions) {
     this.#events = events;
+    this.#holdEventLoop = options.holdEventLoop ?? holdEventLoop;
     const onWasmSent = () => this.#wasmSent++;
+    const transport: TransportFactory = (transportEvents, transportOptions) => {
+      const started = options.transport(transportEvents, transportOptions);
+      const closed = started.closed;
+      this.#closing.add(closed);
+      closed.then(() => this.#closing.delete(closed));
+      return started;
+    };
     this.#supervisor = new Supervisor({
       size: options.size,
       clock: options.clock,
       spawn: (slotEvents) =>
         new WorkerSlot({
-          transport: options.transport,
+          transport,
           name: `${options.name}-${++this.#workerSeq}`,
           permissions: options.permissions,
           initializer: options.initializer,
@@ -99,16 +118,41 @@ class LocalExecutor implements Executor {
     slot.cancel(id);
   }
 
-  shutdown(): Promise<void> {
-    return this.#supervisor.shutdown();
+  hold(active: boolean): void {
+    if (active) this.#release ??= this.#holdEventLoop();
+    else {
+      this.#release?.();
+      this.#release = undefined;
+    }
   }
 
-  terminate(): void {
+  shutdown(): Promise<void> {
+    return this.#supervisor.shutdown().then(() => this.#gone());
+  }
+
+  terminate(): Promise<void> {
     this.#holders.clear();
     this.#supervisor.terminate();
+    this.hold(false);
+    return this.#gone();
   }
 
   stats(): ExecutorStats {
     return { ...this.#supervisor.counts(), wasmInstantiations: this.#wasmSent };
+  }
+
+  /**
+   * Settles when every worker started so far is gone. Waiting holds the
+   * event loop: an exiting subprocess does not (it is unref'd), and the
+   * caller awaits this.
+   */
+  async #gone(): Promise<void> {
+    if (this.#closing.size === 0) return;
+    const release = this.#holdEventLoop();
+    try {
+      while (this.#closing.size > 0) await Promise.all(this.#closing);
+    } finally {
+      release();
+    }
   }
 }

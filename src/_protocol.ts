@@ -79,7 +79,9 @@ export type ToWorker =
   }
   /** Sent once per worker and task, before the first chunk that refers to it. */
   | { readonly type: "task"; readonly task: number; readonly spec: TaskSpec }
-  | { readonly type: "wasm"; readonly key: string; readonly module: WebAssembly.Module };
+  | { readonly type: "wasm"; readonly key: string; readonly module: WebAssembly.Module }
+  /** End on your own, as a program that returns does: exit handlers run. */
+  | { readonly type: "exit" };
 
 /** Worker to main thread: a {@linkcode DoneTuple}, or a message object. */
 export type FromWorker = DoneTuple | WorkerMessage;
@@ -100,11 +102,12 @@ export type WorkerMessage =
   }
   /**
    * The worker is going away on its own: `self.close()`, `Deno.exit()` /
-   * `process.exit()` (with its `code`), or an uncaught error or rejection.
+   * `process.exit()` (with its `code`), an uncaught error or rejection, or
+   * its heap limit was reached (`error` says which).
    */
   | {
     readonly type: "exit";
-    readonly reason: "close" | "exit" | "uncaught";
+    readonly reason: "close" | "exit" | "uncaught" | "oom";
     readonly error?: ErrorData;
     readonly code?: number;
   };

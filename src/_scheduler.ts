@@ -137,6 +137,10 @@ export class Scheduler {
   #completed = 0;
   #failed = 0;
   #dispatching = false;
+  /** Whether the executor was last told to hold the event loop. */
+  #held = false;
+  /** Settles when a terminate() has stopped every worker. */
+  #terminated: Promise<void> | undefined;
 
   /** Creates the executor; throws what it throws (no worker is left running). */
   constructor(executor: ExecutorFactory, options: SchedulerOptions = {}) {
@@ -219,18 +223,23 @@ export class Scheduler {
     }
     return this.#changed.until(() =>
       this.#phase.state === "stopped" || this.#phase.state === "terminated"
-    );
+    ).then(() => this.#terminated);
   }
 
-  /** Rejects every chunk not settled yet with {@linkcode PoolClosedError} and stops the executor. */
-  terminate(): void {
-    if (this.#phase.state === "terminated") return;
+  /**
+   * Rejects every chunk not settled yet with {@linkcode PoolClosedError} and
+   * stops the executor; resolves when its workers are gone.
+   */
+  terminate(): Promise<void> {
+    if (this.#terminated !== undefined) return this.#terminated;
     this.#phase = { state: "terminated" };
     const error = new PoolClosedError("Pool was terminated before the task finished");
     const pending = [...this.#preparing, ...this.#queue.drain(), ...this.#active.values()];
-    this.#executor.terminate();
+    this.#terminated = this.#executor.terminate();
     for (const chunk of pending) this.#settle(chunk, { ok: false, error });
+    this.#updateHold();
     this.#changed.notify();
+    return this.#terminated;
   }
 
   /** Counts and timings of chunks, with the executor's counts. */
@@ -308,6 +317,7 @@ export class Scheduler {
         this.#dispatch();
       }, (error) => this.#settle(chunk, { ok: false, error }));
     }
+    this.#updateHold();
     return ticket;
   }
 
@@ -415,6 +425,7 @@ export class Scheduler {
     );
     this.#changed.notify();
     this.#checkQuiet();
+    this.#updateHold();
   }
 
   /** After close(): once no work is left, shut the executor down. */
@@ -423,9 +434,25 @@ export class Scheduler {
     if (this.#leases > 0 || this.#active.size > 0) return;
     if (this.#queue.length > 0 || this.#preparing.size > 0) return;
     this.#phase = { state: "stopping" };
+    this.#updateHold();
     this.#executor.shutdown().then(() => {
       if (this.#phase.state === "stopping") this.#phase = { state: "stopped" };
+      this.#updateHold();
       this.#changed.notify();
     });
+  }
+
+  /**
+   * Tells the executor whether work is outstanding (chunks not settled, or
+   * a shutdown under way), on each change: idle workers must not keep a
+   * finished script alive, queued or running work must.
+   */
+  #updateHold(): void {
+    const active = this.#phase.state !== "terminated" &&
+      (this.#active.size > 0 || this.#queue.length > 0 || this.#preparing.size > 0 ||
+        this.#phase.state === "stopping");
+    if (active === this.#held) return;
+    this.#held = active;
+    this.#executor.hold(active);
   }
 }

@@ -10,7 +10,7 @@
 
 import type { ExecutorFactory } from "./_executor.ts";
 import { localExecutor, type LocalExecutorOptions } from "./_local_executor.ts";
-import { threadTransport } from "./_thread_transport.ts";
+import { webWorkerTransport } from "./_web_worker_transport.ts";
 import { describe } from "./task.ts";
 
 /**
@@ -67,7 +67,7 @@ export const BACKEND_NAMES: readonly string[] = ["thread"];
  */
 export function executorFor(backend: unknown, settings: BackendSettings): ExecutorFactory {
   if (backend === undefined || backend === "thread") {
-    return localExecutor({ ...settings, transport: threadTransport });
+    return localExecutor({ ...settings, transport: webWorkerTransport });
   }
   if (isExecutorBackend(backend)) return backend[CREATE_EXECUTOR](settings);
   throw new RangeError(

@@ -9,7 +9,7 @@
  */
 
 import type { AsyncResult, AsyncResultCallbacks } from "./async_result.ts";
-import { realClock } from "./_clock.ts";
+import { realClock, weakClock } from "./_clock.ts";
 import { executorFor } from "./backend.ts";
 import { asyncCall, type MapCall, runMap, streamMap } from "./_calls.ts";
 import type {
@@ -94,7 +94,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
       initArgs,
       initTimeout: this.#taskTimeout,
       maxTasksPerWorker,
-      clock: realClock,
+      // Back-off and initializer timers must not keep an idle pool's script alive.
+      clock: weakClock,
     });
     this.#scheduler = new Scheduler(executor, { maxQueue, clock: realClock });
   }
@@ -360,7 +361,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   /**
    * Stops now: every queued and running chunk rejects with
-   * {@linkcode PoolClosedError} and every worker is terminated.
+   * {@linkcode PoolClosedError} and every worker is terminated. Resolves
+   * when the workers are gone.
    *
    * @example
    * ```ts
@@ -372,8 +374,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * ```
    */
   terminate(): Promise<void> {
-    this.#scheduler.terminate();
-    return Promise.resolve();
+    return this.#scheduler.terminate();
   }
 
   /** Closes the pool and waits for queued work (graceful, unlike Python's `with Pool()`). */

@@ -6,9 +6,10 @@
 
 import { realClock } from "./_clock.ts";
 import type { ExecutorChunk } from "./_executor.ts";
+import { holdEventLoop, type Release } from "./_keep_alive.ts";
 import type { TaskSpec } from "./_protocol.ts";
 import { type Task, toTaskSpec } from "./task.ts";
-import { threadTransport } from "./_thread_transport.ts";
+import { webWorkerTransport } from "./_web_worker_transport.ts";
 import type { WorkerPermissions } from "./_transport.ts";
 import { argumentTuple, cloneableTuple, optionalTimeout } from "./_validate.ts";
 import { WorkerSlot } from "./_worker_slot.ts";
@@ -87,6 +88,8 @@ export class Process<A extends unknown[] = unknown[]> {
   readonly #pid: number;
   readonly #name: string;
   #slot: WorkerSlot | undefined;
+  /** A running process keeps the host alive (its worker does not), as Python waits for its children. */
+  #release: Release | undefined;
   #exitCode: number | null = null;
   #error: unknown;
   #done: Promise<void> | undefined;
@@ -143,8 +146,9 @@ export class Process<A extends unknown[] = unknown[]> {
     if (this.#done !== undefined) throw new Error(`Process ${this.#name} was already started`);
     this.#done = new Promise<void>((resolve) => (this.#finish = resolve));
     const target: ExecutorChunk = { id: 0, spec: this.#spec, items: [this.#args], star: true };
+    this.#release = holdEventLoop();
     this.#slot = new WorkerSlot({
-      transport: threadTransport,
+      transport: webWorkerTransport,
       name: this.#name,
       permissions: this.#permissions,
       clock: realClock,
@@ -231,6 +235,7 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#exitCode = code;
     this.#error = error;
     this.#slot.stop();
+    this.#release?.();
     this.#finish?.();
   }
 }

@@ -13,7 +13,12 @@ import { localExecutor, type LocalExecutorOptions } from "../src/_local_executor
 import type { ChunkItems, ErrorData, FromWorker, RunTuple, ToWorker } from "../src/_protocol.ts";
 import { type ChunkOutcome, type ChunkRequest, Scheduler } from "../src/_scheduler.ts";
 import type { TaskSpec } from "../src/_protocol.ts";
-import type { Transport, TransportEvents, TransportOptions } from "../src/_transport.ts";
+import type {
+  ExitStatus,
+  Transport,
+  TransportEvents,
+  TransportOptions,
+} from "../src/_transport.ts";
 import { WorkerCrashedError } from "../src/errors.ts";
 
 /** Timers that fire only in {@linkcode ManualClock.advance}. */
@@ -63,11 +68,26 @@ export class FakeWorker implements Transport {
   readonly name: string;
   readonly received: ToWorker[] = [];
   alive = true;
+  /** The signal of the last terminate() (`undefined`: the default). */
+  terminatedWith: string | undefined;
   readonly #events: TransportEvents;
+  readonly #closed = Promise.withResolvers<void>();
+  /** Whether `closed` waits for {@linkcode FakeWorker.reap} (a subprocess still exiting). */
+  readonly #reapLater: boolean;
 
-  constructor(events: TransportEvents, options: TransportOptions) {
+  constructor(events: TransportEvents, options: TransportOptions, reapLater = false) {
     this.#events = events;
     this.name = options.name;
+    this.#reapLater = reapLater;
+  }
+
+  /** The worker (a subprocess) has finished exiting: `closed` settles. */
+  reap(): void {
+    this.#closed.resolve();
+  }
+
+  get closed(): Promise<void> {
+    return this.#closed.promise;
   }
 
   post(message: ToWorker): void {
@@ -75,8 +95,11 @@ export class FakeWorker implements Transport {
     this.received.push(message);
   }
 
-  terminate(): void {
+  terminate(signal?: string): void {
+    if (!this.alive) return;
     this.alive = false;
+    this.terminatedWith = signal;
+    if (!this.#reapLater) this.#closed.resolve();
   }
 
   /** Chunks it was sent, as `[id, task number, items, star]`. */
@@ -90,7 +113,7 @@ export class FakeWorker implements Transport {
   }
 
   /** How many messages of `type` it was sent. */
-  count(type: "init" | "task" | "wasm"): number {
+  count(type: "init" | "task" | "wasm" | "exit"): number {
     return this.received.filter((m) => (m as { type?: string }).type === type).length;
   }
 
@@ -113,11 +136,17 @@ export class FakeWorker implements Transport {
     this.#send({ type: "error", id, index: before.length, error, results: before });
   }
 
-  /** The worker dies on its own, as an error event would report. */
-  crash(message = "boom"): void {
+  /** The worker dies on its own, as an error event would report (with its exit `status`). */
+  crash(message = "boom", status?: ExitStatus): void {
     assert.ok(this.alive, `${this.name} crashed after it was terminated`);
     this.alive = false;
-    this.#events.exit(new WorkerCrashedError(`Worker failed: ${message}`));
+    if (!this.#reapLater) this.#closed.resolve();
+    this.#events.exit(new WorkerCrashedError(`Worker failed: ${message}`), status);
+  }
+
+  /** The worker reports `Deno.exit(code)`, as its unload handler would. */
+  exitWith(code: number): void {
+    this.#send({ type: "exit", reason: "exit", code });
   }
 
   #send(message: FromWorker): void {
@@ -129,9 +158,11 @@ export class FakeWorker implements Transport {
 /** Fake workers, in the order they were started. */
 export class FakeWorkers {
   readonly all: FakeWorker[] = [];
+  /** Workers' `closed` waits for `reap()`, as a subprocess's does for its exit. */
+  reapLater = false;
 
   readonly transport = (events: TransportEvents, options: TransportOptions): Transport => {
-    const worker = new FakeWorker(events, options);
+    const worker = new FakeWorker(events, options, this.reapLater);
     this.all.push(worker);
     return worker;
   };
@@ -201,21 +232,46 @@ export class Outcomes {
   }
 }
 
-/** A scheduler over a local executor with fake workers and a manual clock. */
+/** Counts who holds the event loop, in place of the real hold. */
+export class LoopHolds {
+  /** Holds not released. */
+  count = 0;
+  /** Holds taken so far. */
+  taken = 0;
+
+  readonly hold = (): () => void => {
+    this.count++;
+    this.taken++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.count--;
+    };
+  };
+}
+
+/** A scheduler over a local executor with fake workers, a manual clock and counted loop holds. */
 export function fakePool(
-  options: Partial<Omit<LocalExecutorOptions, "transport" | "clock">> & { maxQueue?: number } = {},
-): { scheduler: Scheduler; workers: FakeWorkers; clock: ManualClock } {
-  const workers = new FakeWorkers();
+  options: Partial<Omit<LocalExecutorOptions, "transport" | "clock">> & {
+    maxQueue?: number;
+    /** The fake workers to start (default: new ones). */
+    workers?: FakeWorkers;
+  } = {},
+): { scheduler: Scheduler; workers: FakeWorkers; clock: ManualClock; holds: LoopHolds } {
+  const workers = options.workers ?? new FakeWorkers();
   const clock = new ManualClock();
+  const holds = new LoopHolds();
   const executor = localExecutor({
     size: 1,
     name: "fake",
+    holdEventLoop: holds.hold,
     ...options,
     transport: workers.transport,
     clock,
   });
   const scheduler = new Scheduler(executor, { maxQueue: options.maxQueue, clock });
-  return { scheduler, workers, clock };
+  return { scheduler, workers, clock, holds };
 }
 
 /** A one-item chunk request of {@linkcode SPEC}. */

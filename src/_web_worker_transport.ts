@@ -1,13 +1,18 @@
 /**
- * The thread transport: one Deno Web Worker running `_worker.ts`, started
- * with the pool's permissions. Every way the worker can end on its own (an
- * error event, a message that cannot be read) becomes one `exit` event.
+ * The Web Worker transport: one Deno Web Worker running `_worker.ts`,
+ * started with the pool's Deno worker permissions (the only kind of thread
+ * Deno sandboxes; it needs `--unstable-worker-options`). Used for threads
+ * with `permissions`; other threads run on `node:worker_threads`
+ * (`_thread_transport.ts`), which has heap limits. Every way the worker can
+ * end on its own (an error event, a message that cannot be read) becomes
+ * one `exit` event.
  *
  * @module
  */
 
 import type { FromWorker, ToWorker } from "./_protocol.ts";
 import { WorkerCrashedError } from "./errors.ts";
+import { OWN_MODULES, ownModuleAccess } from "./_own_modules.ts";
 import {
   countWorker,
   type Transport,
@@ -19,15 +24,18 @@ import {
 const workerUrl = new URL("./_worker.ts", import.meta.url);
 
 /** Starts a Web Worker; see the module doc. */
-export function threadTransport(events: TransportEvents, options: TransportOptions): Transport {
+export function webWorkerTransport(events: TransportEvents, options: TransportOptions): Transport {
   const worker = createWorker(options);
+  unref(worker);
   countWorker(1);
+  const closed = Promise.withResolvers<void>();
   let alive = true;
   const terminate = () => {
     if (!alive) return;
     alive = false;
     countWorker(-1);
     worker.terminate();
+    closed.resolve();
   };
   const exit = (message: string, cause: unknown) => {
     if (!alive) return;
@@ -50,7 +58,25 @@ export function threadTransport(events: TransportEvents, options: TransportOptio
       else worker.postMessage(message, transfer);
     },
     terminate,
+    closed: closed.promise,
   };
+}
+
+/**
+ * Lets the host exit while the worker lives. Web Workers have no public
+ * `unref()`; Deno 2.9 keeps a ref count behind an unnamed method (what its
+ * `node:worker_threads` uses), found by its source. Without it the worker
+ * keeps the host alive until the pool is closed (a documented limit).
+ */
+function unref(worker: Worker): void {
+  const proto = Worker.prototype as unknown as Record<symbol, unknown>;
+  for (const symbol of Object.getOwnPropertySymbols(proto)) {
+    const method = proto[symbol];
+    if (typeof method === "function" && method.length === 1 && /refCount/.test(String(method))) {
+      method.call(worker, false);
+      return;
+    }
+  }
 }
 
 function createWorker(options: TransportOptions): Worker {
@@ -68,7 +94,7 @@ function createWorker(options: TransportOptions): Worker {
       throw new Deno.errors.NotCapable(
         `Option permissions asks for more than this process has (${error.message}): a worker ` +
           `gets at most its parent's permissions, and multipool adds access to its own modules ` +
-          `(${new URL("./", workerUrl).href}), so the process needs that access too`,
+          `(${OWN_MODULES.href}), so the process needs that access too`,
         { cause: error },
       );
     }
@@ -80,12 +106,9 @@ function createWorker(options: TransportOptions): Worker {
 function withOwnModules(permissions: WorkerPermissions): WorkerPermissions {
   if (permissions === "inherit") return permissions;
   const base: Deno.PermissionOptionsObject = permissions === "none" ? {} : { ...permissions };
-  const own = new URL("./", workerUrl);
-  if (own.protocol === "file:") {
-    base.read = addEntry(base.read, decodeURIComponent(own.pathname));
-  } else if (own.protocol === "http:" || own.protocol === "https:") {
-    base.net = addEntry(base.net, own.host);
-  }
+  const own = ownModuleAccess();
+  if (own.kind === "read") base.read = addEntry(base.read, own.path);
+  else if (own.kind === "net") base.net = addEntry(base.net, own.host);
   return base;
 }
 
