@@ -32,7 +32,7 @@
  */
 
 export { Pool } from "./src/pool.ts";
-export type { Backend, PoolBackend } from "./src/backend.ts";
+export type { Backend, LocalBackend, PoolBackend } from "./src/backend.ts";
 export {
   type ApplyAsyncOptions,
   type CallOptions,

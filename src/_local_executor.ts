@@ -19,7 +19,7 @@ import type {
   ExecutorStats,
 } from "./_executor.ts";
 import type { TaskSpec } from "./_protocol.ts";
-import { holdEventLoop, type Release } from "./_keep_alive.ts";
+import { type LoopHold, loopHold } from "./_keep_alive.ts";
 import { Supervisor } from "./_supervisor.ts";
 import type { TransportFactory } from "./_transport.ts";
 import { compiledModule, ensureModule } from "./_wasm_registry.ts";
@@ -35,8 +35,8 @@ export interface LocalExecutorOptions extends
   /** Name prefix of the workers. */
   readonly name: string;
   readonly maxTasksPerWorker?: number | undefined;
-  /** Holds the host's event loop until the returned function is called; default the real one. */
-  readonly holdEventLoop?: (() => Release) | undefined;
+  /** What holds the host's event loop open; default a real one. */
+  readonly loopHold?: LoopHold | undefined;
 }
 
 /** An {@linkcode ExecutorFactory} of local executors with `options`. */
@@ -52,14 +52,13 @@ class LocalExecutor implements Executor {
   readonly #holders = new Map<number, WorkerSlot>();
   /** Workers not gone yet (their transports' `closed`). */
   readonly #closing = new Set<Promise<void>>();
-  readonly #holdEventLoop: () => Release;
-  #release: Release | undefined;
+  readonly #loop: LoopHold;
   #wasmSent = 0;
   #workerSeq = 0;
 
   constructor(events: ExecutorEvents, options: LocalExecutorOptions) {
     this.#events = events;
-    this.#holdEventLoop = options.holdEventLoop ?? holdEventLoop;
+    this.#loop = options.loopHold ?? loopHold();
     const onWasmSent = () => this.#wasmSent++;
     const transport: TransportFactory = (transportEvents, transportOptions) => {
       const started = options.transport(transportEvents, transportOptions);
@@ -119,11 +118,7 @@ class LocalExecutor implements Executor {
   }
 
   hold(active: boolean): void {
-    if (active) this.#release ??= this.#holdEventLoop();
-    else {
-      this.#release?.();
-      this.#release = undefined;
-    }
+    this.#loop.set(active);
   }
 
   shutdown(): Promise<void> {
@@ -133,7 +128,6 @@ class LocalExecutor implements Executor {
   terminate(): Promise<void> {
     this.#holders.clear();
     this.#supervisor.terminate();
-    this.hold(false);
     return this.#gone();
   }
 
@@ -142,17 +136,15 @@ class LocalExecutor implements Executor {
   }
 
   /**
-   * Settles when every worker started so far is gone. Waiting holds the
-   * event loop: an exiting subprocess does not (it is unref'd), and the
-   * caller awaits this.
+   * Settles when every worker started so far is gone; then the executor
+   * holds the event loop no more. Waiting holds it: an exiting subprocess
+   * does not (it is unref'd), and the caller awaits this.
    */
   async #gone(): Promise<void> {
-    if (this.#closing.size === 0) return;
-    const release = this.#holdEventLoop();
-    try {
+    if (this.#closing.size > 0) {
+      this.#loop.set(true);
       while (this.#closing.size > 0) await Promise.all(this.#closing);
-    } finally {
-      release();
     }
+    this.#loop.dispose();
   }
 }

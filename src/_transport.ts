@@ -85,6 +85,39 @@ export type TransportFactory = (events: TransportEvents, options: TransportOptio
 let live = 0;
 
 /**
+ * The lifetime of one thread worker, for its transport: counts it alive
+ * (see {@linkcode liveWorkerCount}) until {@linkcode WorkerLife.end}, which
+ * also settles `closed`.
+ */
+export class WorkerLife {
+  #alive = true;
+  readonly #closed = Promise.withResolvers<void>();
+
+  constructor() {
+    countWorker(1);
+  }
+
+  /** Whether {@linkcode WorkerLife.end} was not called yet. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** What {@linkcode Transport.closed} returns. */
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  /** Ends the worker's life once; `true` the first time, when the caller must stop it. */
+  end(): boolean {
+    if (!this.#alive) return false;
+    this.#alive = false;
+    countWorker(-1);
+    this.#closed.resolve();
+    return true;
+  }
+}
+
+/**
  * Returns how many multipool workers (of every Pool and Process, threads
  * and subprocesses) are alive in this process: started, and neither ended
  * nor terminated. Useful in tests: after `await pool.terminate()` or

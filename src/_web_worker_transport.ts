@@ -14,10 +14,10 @@ import type { FromWorker, ToWorker } from "./_protocol.ts";
 import { WorkerCrashedError } from "./errors.ts";
 import { OWN_MODULES, ownModuleAccess } from "./_own_modules.ts";
 import {
-  countWorker,
   type Transport,
   type TransportEvents,
   type TransportOptions,
+  WorkerLife,
   type WorkerPermissions,
 } from "./_transport.ts";
 
@@ -27,23 +27,17 @@ const workerUrl = new URL("./_worker.ts", import.meta.url);
 export function webWorkerTransport(events: TransportEvents, options: TransportOptions): Transport {
   const worker = createWorker(options);
   unref(worker);
-  countWorker(1);
-  const closed = Promise.withResolvers<void>();
-  let alive = true;
+  const life = new WorkerLife();
   const terminate = () => {
-    if (!alive) return;
-    alive = false;
-    countWorker(-1);
-    worker.terminate();
-    closed.resolve();
+    if (life.end()) worker.terminate();
   };
   const exit = (message: string, cause: unknown) => {
-    if (!alive) return;
+    if (!life.alive) return;
     terminate();
     events.exit(new WorkerCrashedError(message, cause === undefined ? undefined : { cause }));
   };
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
-    if (alive) events.message(event.data);
+    if (life.alive) events.message(event.data);
   };
   worker.onerror = (event: ErrorEvent) => {
     event.preventDefault();
@@ -58,7 +52,7 @@ export function webWorkerTransport(events: TransportEvents, options: TransportOp
       else worker.postMessage(message, transfer);
     },
     terminate,
-    closed: closed.promise,
+    closed: life.closed,
   };
 }
 

@@ -1,15 +1,19 @@
 /**
- * The entry of every Web Worker (sandboxed threads, `_web_worker_transport.ts`):
- * it connects the worker runtime (`_worker_runtime.ts`, which runs the
- * chunks) to the worker's port, and reports the ways a worker can go away
- * that Deno does not report itself (`_worker_exits.ts`).
+ * The entry of every thread worker, a Web Worker (sandboxed threads,
+ * `_web_worker_transport.ts`) or a `node:worker_threads` thread, which
+ * imports it (`_thread_worker.ts`): it connects the worker runtime
+ * (`_worker_runtime.ts`, which runs the chunks) to the thread's web
+ * messaging globals, and reports the ways a worker can go away that Deno
+ * does not report itself (`_worker_exits.ts`). A `node:worker_threads`
+ * thread has these globals too, and they cost less per message than its
+ * `parentPort`.
  *
  * @module
  */
 
 import type { FromWorker, ToWorker } from "./_protocol.ts";
 import { startRuntime } from "./_worker_runtime.ts";
-import { watchExits } from "./_worker_exits.ts";
+import { type ExitWatch, watchExits } from "./_worker_exits.ts";
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -23,10 +27,14 @@ const scope = globalThis as unknown as WorkerScope;
 const postMessage = scope.postMessage.bind(scope);
 
 function post(message: FromWorker, transfer?: Transferable[]): void {
-  postMessage(message, transfer);
+  // An empty transfer list costs a few µs per message on node:worker_threads threads.
+  if (transfer === undefined || transfer.length === 0) postMessage(message);
+  else postMessage(message, transfer);
 }
 
+/** This worker's exit reports. */
+export const exits: ExitWatch = watchExits(post);
+
 // Registered before anything can await: messages may already be queued.
-const exits = watchExits(post);
 const handle = exits.route(startRuntime(post));
 scope.addEventListener("message", (event) => handle(event.data));

@@ -56,14 +56,22 @@ export interface PoolOptions {
   taskTimeout?: number;
   /**
    * Deno permissions of the workers (least privilege for task code). Needs
-   * `--unstable-worker-options`. The workers may always read multipool's
-   * own modules; grant read access to your task modules yourself.
+   * `--unstable-worker-options`; such threads are Web Workers, without a
+   * heap limit. The workers may always read multipool's own modules; grant
+   * read access to your task modules yourself.
    */
   permissions?: WorkerPermissions;
   /** Name prefix of the workers (shows in stack traces); default `"multipool"`. */
   name?: string;
   /** Where the workers run: `"thread"` (default) or a backend object such as `nats({ ... })`. */
   backend?: Backend;
+  /**
+   * Heap limit of each worker, in MB: a task that exhausts it fails alone
+   * with `WorkerCrashedError` ("ran out of memory") and its worker is
+   * replaced. Default: the main thread's own V8 heap limit
+   * (`v8.getHeapStatistics().heap_size_limit`).
+   */
+  maxHeapMb?: number;
 }
 
 /**

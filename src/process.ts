@@ -6,10 +6,10 @@
 
 import { realClock } from "./_clock.ts";
 import type { ExecutorChunk } from "./_executor.ts";
-import { holdEventLoop, type Release } from "./_keep_alive.ts";
+import { type LoopHold, loopHold } from "./_keep_alive.ts";
 import type { TaskSpec } from "./_protocol.ts";
 import { type Task, toTaskSpec } from "./task.ts";
-import { webWorkerTransport } from "./_web_worker_transport.ts";
+import { transportFor } from "./backend.ts";
 import type { WorkerPermissions } from "./_transport.ts";
 import { argumentTuple, cloneableTuple, optionalTimeout } from "./_validate.ts";
 import { WorkerSlot } from "./_worker_slot.ts";
@@ -89,7 +89,7 @@ export class Process<A extends unknown[] = unknown[]> {
   readonly #name: string;
   #slot: WorkerSlot | undefined;
   /** A running process keeps the host alive (its worker does not), as Python waits for its children. */
-  #release: Release | undefined;
+  #loop: LoopHold | undefined;
   #exitCode: number | null = null;
   #error: unknown;
   #done: Promise<void> | undefined;
@@ -104,7 +104,9 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#args = options.args === undefined ? [] : argumentTuple(options.args, "args");
     cloneableTuple(this.#args, "args");
     if (options.name !== undefined && typeof options.name !== "string") {
-      throw new TypeError(`Option name must be a string, got ${typeof options.name}`);
+      throw new TypeError(
+        `Option name must be a string, got ${typeof options.name}`,
+      );
     }
     this.#permissions = options.permissions;
     this.#pid = ++lastPid;
@@ -143,12 +145,20 @@ export class Process<A extends unknown[] = unknown[]> {
    * ```
    */
   start(): void {
-    if (this.#done !== undefined) throw new Error(`Process ${this.#name} was already started`);
+    if (this.#done !== undefined) {
+      throw new Error(`Process ${this.#name} was already started`);
+    }
     this.#done = new Promise<void>((resolve) => (this.#finish = resolve));
-    const target: ExecutorChunk = { id: 0, spec: this.#spec, items: [this.#args], star: true };
-    this.#release = holdEventLoop();
+    const target: ExecutorChunk = {
+      id: 0,
+      spec: this.#spec,
+      items: [this.#args],
+      star: true,
+    };
+    this.#loop = loopHold();
+    this.#loop.set(true);
     this.#slot = new WorkerSlot({
-      transport: webWorkerTransport,
+      transport: transportFor("thread", { permissions: this.#permissions }),
       name: this.#name,
       permissions: this.#permissions,
       clock: realClock,
@@ -166,7 +176,9 @@ export class Process<A extends unknown[] = unknown[]> {
         else this.#end(1, outcome.error);
       },
       ended: (_slot, end) => {
-        if (end.kind === "crashed" || end.kind === "startup-failed") this.#end(1, end.error);
+        if (end.kind === "crashed" || end.kind === "startup-failed") {
+          this.#end(1, end.error);
+        }
       },
     });
   }
@@ -191,7 +203,9 @@ export class Process<A extends unknown[] = unknown[]> {
     const ms = optionalTimeout(timeout, "timeout");
     const done = this.#done;
     if (done === undefined) {
-      return Promise.reject(new Error(`Process ${this.#name} was not started: call start() first`));
+      return Promise.reject(
+        new Error(`Process ${this.#name} was not started: call start() first`),
+      );
     }
     if (ms === undefined || this.#exitCode !== null) return done;
     return new Promise<void>((resolve) => {
@@ -235,7 +249,7 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#exitCode = code;
     this.#error = error;
     this.#slot.stop();
-    this.#release?.();
+    this.#loop?.dispose();
     this.#finish?.();
   }
 }

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import type { Clock, TimerHandle } from "../src/_clock.ts";
+import type { LoopHold } from "../src/_keep_alive.ts";
 import { localExecutor, type LocalExecutorOptions } from "../src/_local_executor.ts";
 import type { ChunkItems, ErrorData, FromWorker, RunTuple, ToWorker } from "../src/_protocol.ts";
 import { type ChunkOutcome, type ChunkRequest, Scheduler } from "../src/_scheduler.ts";
@@ -232,23 +233,24 @@ export class Outcomes {
   }
 }
 
-/** Counts who holds the event loop, in place of the real hold. */
-export class LoopHolds {
-  /** Holds not released. */
+/** Records whether the event loop is held, in place of the real hold. */
+export class LoopHolds implements LoopHold {
+  /** 1 while held, else 0. */
   count = 0;
-  /** Holds taken so far. */
+  /** How many times it went from let go to held. */
   taken = 0;
+  disposed = false;
 
-  readonly hold = (): () => void => {
-    this.count++;
-    this.taken++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.count--;
-    };
-  };
+  set(active: boolean): void {
+    if (this.disposed) return;
+    if (active && this.count === 0) this.taken++;
+    this.count = active ? 1 : 0;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.count = 0;
+  }
 }
 
 /** A scheduler over a local executor with fake workers, a manual clock and counted loop holds. */
@@ -265,7 +267,7 @@ export function fakePool(
   const executor = localExecutor({
     size: 1,
     name: "fake",
-    holdEventLoop: holds.hold,
+    loopHold: holds,
     ...options,
     transport: workers.transport,
     clock,

@@ -171,11 +171,11 @@ Deno.test("12: what a process without the flag or the access sees", async (t) =>
   );
 });
 
-Deno.test("12: a worker that cannot even load its bootstrap fails its tasks, not the process", async () => {
+Deno.test("12: a host that cannot load the thread bootstrap gets NotCapable at new Pool", async () => {
   // Permissions are checked against the parent, so the pool itself cannot
   // produce this; a parent without read access to multipool's modules can.
   const { code, stdout, stderr } = await deno(["run", "--no-config", FAULTY_SCRIPT, "noread"]);
   assert.equal(code, 0, stderr);
-  assert.match(stdout, /^WorkerCrashedError: Worker failed: Requires read access to .*_worker\.ts/);
+  assert.match(stdout, /^NotCapable: Requires read access to .*_thread_worker\.ts/);
   assert.match(stdout, /\nlive 0\n$/);
 });
