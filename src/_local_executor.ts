@@ -53,6 +53,10 @@ class LocalExecutor implements Executor {
   /** Workers not gone yet (their transports' `closed`). */
   readonly #closing = new Set<Promise<void>>();
   readonly #loop: LoopHold;
+  /** The scheduler has work outstanding. */
+  #busy = false;
+  /** terminate() or shutdown() waits for workers to be gone. */
+  #waiting = false;
   #wasmSent = 0;
   #workerSeq = 0;
 
@@ -118,7 +122,8 @@ class LocalExecutor implements Executor {
   }
 
   hold(active: boolean): void {
-    this.#loop.set(active);
+    this.#busy = active;
+    this.#loop.set(this.#busy || this.#waiting);
   }
 
   shutdown(): Promise<void> {
@@ -142,6 +147,7 @@ class LocalExecutor implements Executor {
    */
   async #gone(): Promise<void> {
     if (this.#closing.size > 0) {
+      this.#waiting = true;
       this.#loop.set(true);
       while (this.#closing.size > 0) await Promise.all(this.#closing);
     }

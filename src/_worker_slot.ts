@@ -184,6 +184,11 @@ export class WorkerSlot {
     return this.#transport.pid;
   }
 
+  /** Settles once the worker is gone (a subprocess has exited). */
+  get closed(): Promise<void> {
+    return this.#transport.closed;
+  }
+
   /**
    * Stops the worker now, silently: no event follows, held chunks are not
    * reported. `"SIGTERM"` lets a subprocess handle the signal first.

@@ -1,6 +1,6 @@
 /**
  * Backends: where a pool's workers run. `"thread"` (the default) runs them
- * as threads of this process; a backend
+ * as threads of this process, `"process"` as `deno` subprocesses; a backend
  * object, such as the one `nats()` of `@multipool/multipool/nats` returns,
  * runs chunks elsewhere. Every backend plugs into the same scheduler
  * through one executor seam (`_executor.ts`), so the Pool API is the same
@@ -11,6 +11,7 @@
 
 import type { ExecutorFactory } from "./_executor.ts";
 import { localExecutor, type LocalExecutorOptions } from "./_local_executor.ts";
+import { processTransport } from "./_process_transport.ts";
 import { threadTransport } from "./_thread_transport.ts";
 import type { TransportFactory, WorkerPermissions } from "./_transport.ts";
 import { webWorkerTransport } from "./_web_worker_transport.ts";
@@ -36,12 +37,14 @@ export interface PoolBackend {
 
 /**
  * Where a pool's workers run: `"thread"` (the default: threads of this
- * process), or a {@linkcode PoolBackend} object.
+ * process), `"process"` (each worker a `deno` subprocess: killable,
+ * out-of-memory isolated, sandboxed by CLI flags), or a
+ * {@linkcode PoolBackend} object.
  *
  * @example
  * ```ts
  * import { type Backend, Pool } from "@multipool/multipool";
- * const backend: Backend = "thread";
+ * const backend: Backend = "process";
  * await using pool = new Pool({ size: 1, backend });
  * console.log(await pool.apply((x: number) => x + 1, [1])); // 2
  * ```
@@ -59,7 +62,7 @@ export type Backend = LocalBackend | PoolBackend;
  * console.log(backend); // "thread"
  * ```
  */
-export type LocalBackend = "thread";
+export type LocalBackend = "thread" | "process";
 
 /** What a pool asks of every backend (already checked). */
 export interface BackendSettings extends Omit<LocalExecutorOptions, "transport"> {
@@ -68,9 +71,7 @@ export interface BackendSettings extends Omit<LocalExecutorOptions, "transport">
 }
 
 /** The key under which a backend object keeps how it creates executors. */
-export const CREATE_EXECUTOR: unique symbol = Symbol(
-  "multipool.createExecutor",
-);
+export const CREATE_EXECUTOR: unique symbol = Symbol("multipool.createExecutor");
 
 /** A backend object as multipool's own backends build it. */
 export interface ExecutorBackend extends PoolBackend {
@@ -78,7 +79,7 @@ export interface ExecutorBackend extends PoolBackend {
 }
 
 /** The names a `backend` string may have. */
-export const BACKEND_NAMES: readonly LocalBackend[] = ["thread"];
+export const BACKEND_NAMES: readonly LocalBackend[] = ["thread", "process"];
 
 /**
  * The executor factory of `backend` (undefined: `"thread"`) with
@@ -86,11 +87,9 @@ export const BACKEND_NAMES: readonly LocalBackend[] = ["thread"];
  *
  * @throws {RangeError} for an unknown backend, naming the allowed values.
  * @throws {TypeError} for `maxHeapMb` with `permissions` on threads.
+ * @throws {Deno.errors.NotCapable} for `"process"` in a host without `--allow-run`.
  */
-export function executorFor(
-  backend: unknown,
-  settings: BackendSettings,
-): ExecutorFactory {
+export function executorFor(backend: unknown, settings: BackendSettings): ExecutorFactory {
   if (backend === undefined || isLocalBackend(backend)) {
     const transport = transportFor(backend ?? "thread", settings);
     return localExecutor({ ...settings, transport });
@@ -123,29 +122,27 @@ export function localBackend(backend: unknown): LocalBackend {
  * How the workers of a local backend are started.
  *
  * @throws {TypeError} for `maxHeapMb` with `permissions` on threads.
+ * @throws {Deno.errors.NotCapable} for `"process"` in a host without `--allow-run`.
  */
 export function transportFor(
   backend: LocalBackend,
-  settings: {
-    permissions?: WorkerPermissions | undefined;
-    maxHeapMb?: number | undefined;
-  },
+  settings: { permissions?: WorkerPermissions | undefined; maxHeapMb?: number | undefined },
 ): TransportFactory {
+  if (backend === "process") return processTransport({ maxHeapMb: settings.maxHeapMb });
   if (settings.permissions === undefined) return threadTransport(settings);
   if (settings.maxHeapMb !== undefined) {
     throw new TypeError(
-      "Option maxHeapMb cannot be combined with permissions (sandboxed threads are Web Workers, which have no heap limit)",
+      'Option maxHeapMb cannot be combined with permissions on the thread backend (sandboxed threads are Web Workers, which have no heap limit): use backend "process"',
     );
   }
   return webWorkerTransport;
 }
 
 function isLocalBackend(value: unknown): value is LocalBackend {
-  return value === "thread";
+  return value === "thread" || value === "process";
 }
 
 function isExecutorBackend(value: unknown): value is ExecutorBackend {
-  return value !== null && typeof value === "object" &&
-    CREATE_EXECUTOR in value &&
+  return value !== null && typeof value === "object" && CREATE_EXECUTOR in value &&
     typeof (value as ExecutorBackend)[CREATE_EXECUTOR] === "function";
 }

@@ -70,14 +70,14 @@ export class Pool extends EventTarget implements AsyncDisposable {
    *
    * @throws {TypeError | RangeError} for bad options (an unknown `backend`, a `maxHeapMb` that is
    * not a positive integer); no worker is left running.
+   * @throws {Deno.errors.NotCapable} for `backend: "process"` in a host without `--allow-run`.
    */
   constructor(options: PoolOptions = {}) {
     super();
     if (options === null || typeof options !== "object") {
       throw new TypeError("Argument options must be an object");
     }
-    this.#size = optionalInteger(options.size, "size") ??
-      navigator.hardwareConcurrency ?? 1;
+    this.#size = optionalInteger(options.size, "size") ?? navigator.hardwareConcurrency ?? 1;
     const initializer = options.initializer === undefined
       ? undefined
       : toTaskSpec(options.initializer);
@@ -85,10 +85,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       ? []
       : argumentTuple(options.initArgs, "initArgs");
     cloneableTuple(initArgs, "initArgs");
-    const maxTasksPerWorker = optionalInteger(
-      options.maxTasksPerWorker,
-      "maxTasksPerWorker",
-    );
+    const maxTasksPerWorker = optionalInteger(options.maxTasksPerWorker, "maxTasksPerWorker");
     const maxQueue = optionalInteger(options.maxQueue, "maxQueue", 0);
     const maxHeapMb = optionalInteger(options.maxHeapMb, "maxHeapMb");
     this.#taskTimeout = optionalTimeout(options.taskTimeout, "taskTimeout");
@@ -123,11 +120,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * console.log(await pool.apply((a: number, b: number) => a * b, [6, 7])); // 42
    * ```
    */
-  apply<A extends unknown[], R>(
-    task: Task<A, R>,
-    args: A,
-    options: CallOptions = {},
-  ): Promise<R> {
+  apply<A extends unknown[], R>(task: Task<A, R>, args: A, options: CallOptions = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       // Thrown here (bad input, a closed pool, a full queue), an error rejects the promise.
       const request = this.#applyRequest(task, args, options);
@@ -372,8 +365,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   /**
    * Stops now: every queued and running chunk rejects with
-   * {@linkcode PoolClosedError} and every worker is terminated. Resolves
-   * when the workers are gone.
+   * {@linkcode PoolClosedError} and every worker is terminated (a
+   * subprocess is killed, a runaway loop included). Resolves when the
+   * workers are gone.
    *
    * @example
    * ```ts
@@ -444,11 +438,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   // ---- from calls to chunks ---------------------------------------------
 
-  #applyRequest(
-    task: unknown,
-    args: unknown,
-    options: CallOptions,
-  ): ChunkRequest {
+  #applyRequest(task: unknown, args: unknown, options: CallOptions): ChunkRequest {
     const spec = toTaskSpec(task);
     const tuple = argumentTuple(args, "args");
     cloneableTuple(tuple, "args");
@@ -465,29 +455,17 @@ export class Pool extends EventTarget implements AsyncDisposable {
     };
   }
 
-  #asyncResult<R>(
-    options: AsyncResultCallbacks<R>,
-    start: () => Promise<R>,
-  ): AsyncResult<R> {
+  #asyncResult<R>(options: AsyncResultCallbacks<R>, start: () => Promise<R>): AsyncResult<R> {
     return asyncCall(options, start, (error) => this.#report(error));
   }
 
-  #collect(
-    task: unknown,
-    source: unknown,
-    star: boolean,
-    options: MapOptions,
-  ): Promise<unknown[]> {
+  #collect(task: unknown, source: unknown, star: boolean, options: MapOptions): Promise<unknown[]> {
     try {
       const call = this.#mapCall(task, source, star, options);
       // An array is checked whole at the call: a bad item rejects there and nothing is sent.
       if (Array.isArray(call.source)) {
         call.source.forEach(call.check);
-        return runMap(
-          this.#scheduler,
-          { ...call, check: () => {} },
-          this.#size,
-        );
+        return runMap(this.#scheduler, { ...call, check: () => {} }, this.#size);
       }
       return runMap(this.#scheduler, call, this.#size);
     } catch (error) {
@@ -502,17 +480,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options: ImapOptions,
   ): AsyncIterableIterator<unknown> {
     const call = this.#mapCall(task, source, false, options);
-    const buffersize = optionalInteger(options?.buffersize, "buffersize") ??
-      4 * this.#size;
+    const buffersize = optionalInteger(options?.buffersize, "buffersize") ?? 4 * this.#size;
     return streamMap(this.#scheduler, call, { ordered, buffersize });
   }
 
-  #mapCall(
-    task: unknown,
-    source: unknown,
-    star: boolean,
-    options: MapOptions,
-  ): MapCall {
+  #mapCall(task: unknown, source: unknown, star: boolean, options: MapOptions): MapCall {
     return {
       spec: toTaskSpec(task),
       source: iterable(source, "iterable"),

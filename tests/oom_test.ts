@@ -7,9 +7,7 @@ import assert from "node:assert/strict";
 import { Pool, Process, WorkerCrashedError } from "../mod.ts";
 import { DEFAULT_THREAD_HEAP_MB } from "../src/_thread_transport.ts";
 import { fault, faulty, withFaults } from "./_fault_helpers.ts";
-import { withPool } from "./_helpers.ts";
-
-const BACKENDS = ["thread"] as const;
+import { BACKENDS, withPool } from "./_helpers.ts";
 
 for (const backend of BACKENDS) {
   Deno.test(`[${backend}] 3: a task that exhausts maxHeapMb fails alone; the pool heals`, async (t) => {
@@ -47,15 +45,13 @@ Deno.test("8: maxHeapMb must be a positive integer", () => {
       name: "RangeError",
       message: /^Option maxHeapMb must be a positive integer, got /,
     });
+    assert.throws(() => new Process({ target: () => {}, maxHeapMb: bad as number }), RangeError);
   }
 });
 
 Deno.test("[thread] maxHeapMb with permissions (Web Worker threads) is refused, naming the way out", () => {
-  assert.throws(
-    () => new Pool({ size: 1, maxHeapMb: 64, permissions: "none" }),
-    {
-      name: "TypeError",
-      message: /maxHeapMb cannot be combined with permissions/,
-    },
-  );
+  assert.throws(() => new Pool({ size: 1, maxHeapMb: 64, permissions: "none" }), {
+    name: "TypeError",
+    message: /maxHeapMb cannot be combined with permissions.*use backend "process"/,
+  });
 });
