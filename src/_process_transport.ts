@@ -14,7 +14,7 @@
  */
 
 import { weakClock } from "./_clock.ts";
-import { encodeFrame, FrameReader } from "./_frames.ts";
+import { encodeFrame, FrameReader, join } from "./_frames.ts";
 import { LineRelay } from "./_output_lines.ts";
 import { permissionFlags } from "./_process_flags.ts";
 import { type FromWorker, isTuple, type RunTuple, type ToWorker } from "./_protocol.ts";
@@ -191,16 +191,4 @@ function crashError(status: ExitStatus, tail: string, maxHeapMb?: number): Worke
     : `was killed by signal ${status.signal}`;
   const last = tail.replace(ANSI_COLOUR, "").trim().split("\n").at(-1)?.trim();
   return new WorkerCrashedError(`Worker process ${how}${last ? `: ${last}` : ""}`);
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -54,9 +54,34 @@ Deno.test("frames: every message comes back as structured clone would give it, a
   }
 });
 
-Deno.test("frames: small plain values travel as JSON, others as node:v8", () => {
+Deno.test("frames: a big chunk of numbers arrives whole, its floats in place", () => {
+  const floats = Float64Array.from({ length: 100_003 }, (_, i) => i * 1.5);
+  const frames = [encodeFrame([7, 0, floats, 0]), encodeFrame([8, floats.subarray(1, 4)])];
+  const reader = new FrameReader();
+  const seen: unknown[] = [];
+  const bytes = new Uint8Array(frames[0].length + frames[1].length);
+  bytes.set(frames[0]);
+  bytes.set(frames[1], frames[0].length);
+  for (let offset = 0; offset < bytes.length; offset += 65_536) {
+    reader.push(bytes.subarray(offset, offset + 65_536), (m) => seen.push(m), () => assert.fail());
+  }
+  assert.deepEqual(seen, [[7, 0, floats, 0], [8, floats.subarray(1, 4)]]);
+  const ints = Float64Array.from([0, -1, 2 ** 31 - 1, -(2 ** 31)]);
+  const edge = [Float64Array.of(-0, 1), Float64Array.of(2 ** 31), Float64Array.of(0.5), ints];
+  for (const numbers of edge) {
+    const back: unknown[] = [];
+    new FrameReader().push(encodeFrame([1, numbers]), (m) => back.push(m), () => {});
+    assert.deepEqual(back, [[1, numbers]]);
+  }
+  assert.ok(encodeFrame([1, ints]).length < encodeFrame([1, Float64Array.of(0.5, 0, 0, 0)]).length);
+});
+
+Deno.test("frames: small plain values travel as JSON, tuples with floats as bytes, others as node:v8", () => {
   const tag = (value: unknown) => String.fromCharCode(encodeFrame(value)[8]);
   assert.equal(tag([0, 0, [[1]], 1]), "J");
+  assert.equal(tag([0, 0, new Float64Array(3), 1]), "F");
+  assert.equal(tag([0, new Float64Array(3), new Float64Array(3)]), "V", "two arrays");
+  assert.equal(tag([0, new Float64Array(3), new Map()]), "V");
   assert.equal(tag({ a: [1, "x", null, false] }), "J");
   for (const value of [[undefined], [NaN], [-0], [1n], [new Uint8Array(1)], [[, 1]], new Map()]) {
     assert.equal(tag(value), "V", Deno.inspect(value));
