@@ -312,10 +312,15 @@ for (const backend of BACKENDS) {
     await t.step("a running task: its worker is terminated and replaced", async () => {
       await withFaults({ backend, size: 2 }, async (pool) => {
         const controller = new AbortController();
-        setTimeout(() => controller.abort(new RangeError("stop now")), 200);
         await fault(
           pool,
-          () => pool.apply(faulty.chaos, ["hang", 0], { signal: controller.signal }),
+          () => {
+            const running = pool.apply(faulty.chaos, ["hang", 0], { signal: controller.signal });
+            // Aborted once it runs (next to the bystander), however long the workers take to start.
+            until(() => pool.stats().busy === 2, "the task to start")
+              .then(() => controller.abort(new RangeError("stop now")));
+            return running;
+          },
           RangeError,
           /stop now/,
         );
