@@ -210,6 +210,7 @@ export class Process<A extends unknown[] = unknown[]> {
       });
     } catch (error) {
       this.#loop.dispose();
+      this.#done = undefined; // never started
       throw error;
     }
   }
