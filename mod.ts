@@ -1,9 +1,10 @@
 /**
  * multipool: Python's `multiprocessing` (`Pool`, `Process`) and gevent's
- * coroutine groups for Deno. CPU work runs in a pool of Web Workers, hot
- * kernels are AssemblyScript compiled to WebAssembly, and IO runs in a
- * structured async `Group` on the main thread. Every submitted task settles,
- * whatever its worker does.
+ * coroutine groups for Deno. CPU work runs in a pool of worker threads or
+ * (`backend: "process"`) `deno` subprocesses, hot kernels are
+ * AssemblyScript compiled to WebAssembly, and IO runs in a structured async
+ * `Group` on the main thread. Every submitted task settles, whatever its
+ * worker does, and an idle pool never keeps a finished script alive.
  *
  * @example Map over a pool
  * ```ts
@@ -32,7 +33,7 @@
  */
 
 export { Pool } from "./src/pool.ts";
-export type { Backend, PoolBackend } from "./src/backend.ts";
+export type { Backend, LocalBackend, PoolBackend } from "./src/backend.ts";
 export {
   type ApplyAsyncOptions,
   type CallOptions,

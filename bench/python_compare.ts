@@ -13,6 +13,12 @@
  *   unpinned figure is printed too, and judged only when its control is
  *   within 10% of 1 (see `apply_latency.ts` for why). Python's `pool.apply`
  *   p50 is shown for reference.
+ * - **the process backend** (`backend: "process"`, each worker a `deno`
+ *   subprocess, as Python's are processes): the same map (target: at least
+ *   3x faster than Python's), and its sequential `apply` p50 against
+ *   Python's (target: at most 0.5x Python's).
+ * - **worker start** per backend (`worker_start.ts`), next to Python's
+ *   `Pool(1)` with its default start method and with "spawn".
  *
  * Every figure of the map is a median over `--runs` rounds after a warm-up;
  * each round runs Python first (a fresh `bench/python/pool_compare.py`
@@ -34,7 +40,9 @@ import {
   meetsTarget,
 } from "./apply_latency.ts";
 import { reportRows } from "./_report.ts";
+import { measureStarts } from "./worker_start.ts";
 import {
+  echo,
   fmt,
   median,
   numberFlags,
@@ -54,6 +62,7 @@ interface PythonFigures {
   serialMs: number[];
   applyP50Us: number;
   applyMeanUs: number;
+  startMs: Record<string, number>;
 }
 
 const flags = numberFlags(Deno.args, {
@@ -63,8 +72,11 @@ const flags = numberFlags(Deno.args, {
   size: 2,
   blocks: 60,
   pairs: 200,
+  starts: 10,
 });
 const MAP_TARGET = 3;
+/** The process backend's apply p50 at most this fraction of Python's. */
+const PROCESS_APPLY_TARGET = 0.5;
 
 console.log(
   `Pool(${flags.size}): map of ${flags.items} items x ${flags.runs} runs; apply round trips in ` +
@@ -73,13 +85,30 @@ console.log(
 
 const items = range(flags.items);
 const pool = new Pool({ size: flags.size });
+const processPool = new Pool({ size: flags.size, backend: "process" });
 const pyRuns: PythonFigures[] = [];
 let pySkipped: string | undefined;
 const mapMs: number[] = [];
+const processMapMs: number[] = [];
+const processApplyUs: number[] = [];
 const loopMs: number[] = [];
+
+/** Times a map of `items` on `on`, checking its result. */
+async function timedMap(on: Pool): Promise<number> {
+  const start = performance.now();
+  const out = await on.map(square, items);
+  const ms = performance.now() - start;
+  if (out.length !== items.length || out[items.length - 1] !== square(items.length - 1)) {
+    throw new Error("map returned wrong results");
+  }
+  return ms;
+}
+
 try {
   // Warm up: workers started, task compiled and JIT-warm.
   for (let i = 0; i < 3; i++) await pool.map(square, items);
+  for (let i = 0; i < 3; i++) await processPool.map(square, items);
+  for (let i = 0; i < 500; i++) await processPool.apply(echo, [i]);
   // Rounds: Python (a fresh process: warm-up, one map run, its applies), then ours,
   // so both sides see the same stretch of machine noise.
   for (let r = 0; r < flags.runs; r++) {
@@ -93,17 +122,23 @@ try {
         String(flags.applies),
         "--size",
         String(flags.size),
+        "--starts",
+        "3",
       ]);
       if (py.ok) pyRuns.push(py.value);
       else pySkipped = py.reason;
     }
 
-    const start = performance.now();
-    const out = await pool.map(square, items);
-    mapMs.push(performance.now() - start);
-    if (out.length !== items.length || out[items.length - 1] !== square(items.length - 1)) {
-      throw new Error("map returned wrong results");
+    mapMs.push(await timedMap(pool));
+    processMapMs.push(await timedMap(processPool));
+    // As many sequential applies on the process backend as Python just made.
+    const applies: number[] = [];
+    for (let i = 0; i < flags.applies; i++) {
+      const start = performance.now();
+      await processPool.apply(echo, [i]);
+      applies.push((performance.now() - start) * 1e3);
     }
+    processApplyUs.push(median(applies));
 
     const loopStart = performance.now();
     const serial = new Array<number>(items.length);
@@ -112,7 +147,9 @@ try {
   }
 } finally {
   await pool.terminate();
+  await processPool.terminate();
 }
+const starts = await measureStarts(flags.starts);
 
 const latency = { blocks: flags.blocks, pairs: flags.pairs, size: flags.size };
 const unpinned = await measureApplyLatency(latency);
@@ -129,6 +166,10 @@ const py = pyRuns.length > 0
       serialMs: pyRuns.flatMap((run) => run.serialMs),
       applyP50Us: median(pyRuns.map((run) => run.applyP50Us)),
       applyMeanUs: median(pyRuns.map((run) => run.applyMeanUs)),
+      startMs: {
+        fork: median(pyRuns.map((run) => run.startMs[run.startMethod])),
+        spawn: median(pyRuns.map((run) => run.startMs.spawn)),
+      },
     },
   }
   : { ok: false as const };
@@ -137,6 +178,12 @@ const ourMap = median(mapMs);
 const pyMap = py.ok ? median(py.value.mapMs) : NaN;
 const mapSpeedup = pyMap / ourMap;
 const pyApply = py.ok ? py.value.applyP50Us : NaN;
+const processMap = median(processMapMs);
+const processMapSpeedup = pyMap / processMap;
+const processApply = median(processApplyUs);
+const processApplyRatio = processApply / pyApply;
+const pyStart = py.ok ? py.value.startMs : { fork: NaN, spawn: NaN };
+const pyStartMethod = py.ok ? py.value.startMethod : "default";
 
 function applyRow(label: string, measured: ApplyLatency): string[] {
   return [
@@ -191,9 +238,47 @@ printTable(["workload", "multipool", "Python", "raw Worker", "ratio", "target", 
   ],
   ...(pinned === undefined ? [] : [applyRow(PINNED, pinned)]),
   applyRow(UNPINNED, unpinned),
+  [
+    `process backend: map ${flags.items} x*x, Pool(${flags.size})`,
+    fmt(processMap, 1, " ms"),
+    fmt(pyMap, 1, " ms"),
+    "",
+    fmt(processMapSpeedup, 2, "x faster than Python"),
+    `>= ${MAP_TARGET}x`,
+    py.ok ? verdict(processMapSpeedup >= MAP_TARGET) : "n/a",
+  ],
+  [
+    "process backend: sequential apply round trip p50",
+    fmt(processApply, 1, " µs"),
+    fmt(pyApply, 1, " µs"),
+    "",
+    fmt(processApplyRatio, 2, "x Python's"),
+    `<= ${PROCESS_APPLY_TARGET}x`,
+    py.ok ? verdict(processApplyRatio <= PROCESS_APPLY_TARGET) : "n/a",
+  ],
+  [
+    "worker start + first apply, thread",
+    fmt(starts.thread, 1, " ms"),
+    fmt(pyStart.fork, 1, ` ms (${pyStartMethod})`),
+    fmt(starts.rawWorker, 1, " ms (start)"),
+    "",
+    "",
+    "",
+  ],
+  [
+    "worker start + first apply, process",
+    fmt(starts.process, 1, " ms"),
+    fmt(pyStart.spawn, 1, " ms (spawn)"),
+    "",
+    "",
+    "",
+    "",
+  ],
 ]);
 console.log(
-  `map runs (ms): ours ${mapMs.map((v) => fmt(v)).join(" ")}` +
+  `map runs (ms): ours ${mapMs.map((v) => fmt(v)).join(" ")}; process backend ${
+    processMapMs.map((v) => fmt(v)).join(" ")
+  }` +
     (py.ok ? `; Python ${py.value.mapMs.map((v) => fmt(v)).join(" ")}` : "") +
     (py.ok ? `. Python apply (unpinned) mean ${fmt(py.value.applyMeanUs)} µs` : ""),
 );
@@ -219,5 +304,37 @@ reportRows([
     against: "Python Pool.apply",
     theirs: fmt(pyApply, 1, " µs"),
     ratio: pyApply / unpinned.applyUs,
+  },
+  {
+    workload: `process backend: map ${flags.items} x*x, Pool(${flags.size})`,
+    ours: fmt(processMap, 1, " ms"),
+    against: "Python Pool.map",
+    theirs: fmt(pyMap, 1, " ms"),
+    ratio: processMapSpeedup,
+    target: `>= ${MAP_TARGET}x`,
+    pass: py.ok ? processMapSpeedup >= MAP_TARGET : undefined,
+  },
+  {
+    workload: "process backend: sequential apply round trip p50",
+    ours: fmt(processApply, 1, " µs"),
+    against: "Python Pool.apply",
+    theirs: fmt(pyApply, 1, " µs"),
+    ratio: pyApply / processApply,
+    target: `>= ${(1 / PROCESS_APPLY_TARGET).toFixed(0)}x (<= ${PROCESS_APPLY_TARGET}x Python's)`,
+    pass: py.ok ? processApplyRatio <= PROCESS_APPLY_TARGET : undefined,
+  },
+  {
+    workload: "worker start + first apply, thread backend",
+    ours: fmt(starts.thread, 1, " ms"),
+    against: `Python Pool(1), ${pyStartMethod}`,
+    theirs: fmt(pyStart.fork, 1, " ms"),
+    ratio: pyStart.fork / starts.thread,
+  },
+  {
+    workload: "worker start + first apply, process backend",
+    ours: fmt(starts.process, 1, " ms"),
+    against: "Python Pool(1), spawn",
+    theirs: fmt(pyStart.spawn, 1, " ms"),
+    ratio: pyStart.spawn / starts.process,
   },
 ]);

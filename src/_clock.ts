@@ -26,3 +26,20 @@ export const realClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle),
 };
+
+/**
+ * Like {@linkcode realClock}, but its timers do not keep the event loop
+ * alive (`Deno.unrefTimer`): the worker back-off and initializer timers of
+ * an idle pool must not stop a finished script from exiting. While work is
+ * outstanding the executor holds the loop (see `_keep_alive.ts`), so they
+ * still fire.
+ */
+export const weakClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const id = setTimeout(fn, ms);
+    Deno.unrefTimer(id);
+    return id;
+  },
+  clearTimeout: (handle) => clearTimeout(handle),
+};

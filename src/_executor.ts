@@ -89,13 +89,24 @@ export interface Executor {
   /** Stops chunk `id` (timeout, abort): its outcome is no longer wanted. */
   cancel(id: number): void;
   /**
+   * The scheduler has work outstanding (`true`: chunks queued, running or
+   * waiting for their task, or a shutdown under way) or none (`false`);
+   * called on each change. While held, the executor keeps the host's event
+   * loop alive; otherwise nothing of it may (idle workers, back-off timers),
+   * so a finished script exits on its own.
+   */
+  hold(active: boolean): void;
+  /**
    * No more chunks will come: lets workers still starting finish starting
    * (their initializer runs), then stops every worker. Resolves when all
    * are gone.
    */
   shutdown(): Promise<void>;
-  /** Stops every worker now; chunks it held are not reported. */
-  terminate(): void;
+  /**
+   * Stops every worker now; chunks it held are not reported. Resolves when
+   * every worker is gone (a subprocess has exited).
+   */
+  terminate(): Promise<void>;
   stats(): ExecutorStats;
 }
 

@@ -105,7 +105,9 @@ export type ToWorker =
    */
   | { readonly type: "resume"; readonly drop: readonly number[] }
   /** Skip these chunks if they have not started; the worker answers with `dropped`. */
-  | { readonly type: "drop"; readonly ids: readonly number[] };
+  | { readonly type: "drop"; readonly ids: readonly number[] }
+  /** End on your own, as a program that returns does: exit handlers run. */
+  | { readonly type: "exit" };
 
 /** Worker to main thread: a {@linkcode DoneTuple} or {@linkcode BatchDoneTuple}, or a message object. */
 export type FromWorker = DoneTuple | BatchDoneTuple | WorkerMessage;
@@ -128,11 +130,12 @@ export type WorkerMessage =
   }
   /**
    * The worker is going away on its own: `self.close()`, `Deno.exit()` /
-   * `process.exit()` (with its `code`), or an uncaught error or rejection.
+   * `process.exit()` (with its `code`), an uncaught error or rejection, or
+   * its heap limit was reached (`error` says which).
    */
   | {
     readonly type: "exit";
-    readonly reason: "close" | "exit" | "uncaught";
+    readonly reason: "close" | "exit" | "uncaught" | "oom";
     readonly error?: ErrorData;
     readonly code?: number;
     /**

@@ -154,6 +154,10 @@ export class Scheduler {
    * more or the head changes (so that a submit into a long queue costs O(1)).
    */
   #saturated = false;
+  /** Whether the executor was last told to hold the event loop. */
+  #held = false;
+  /** Settles when a terminate() has stopped every worker. */
+  #terminated: Promise<void> | undefined;
 
   /** Creates the executor; throws what it throws (no worker is left running). */
   constructor(executor: ExecutorFactory, options: SchedulerOptions = {}) {
@@ -240,18 +244,23 @@ export class Scheduler {
     }
     return this.#changed.until(() =>
       this.#phase.state === "stopped" || this.#phase.state === "terminated"
-    );
+    ).then(() => this.#terminated);
   }
 
-  /** Rejects every chunk not settled yet with {@linkcode PoolClosedError} and stops the executor. */
-  terminate(): void {
-    if (this.#phase.state === "terminated") return;
+  /**
+   * Rejects every chunk not settled yet with {@linkcode PoolClosedError} and
+   * stops the executor; resolves when its workers are gone.
+   */
+  terminate(): Promise<void> {
+    if (this.#terminated !== undefined) return this.#terminated;
     this.#phase = { state: "terminated" };
     const error = new PoolClosedError("Pool was terminated before the task finished");
     const pending = [...this.#preparing, ...this.#queue.drain(), ...this.#active.values()];
-    this.#executor.terminate();
+    this.#terminated = this.#executor.terminate();
     for (const chunk of pending) this.#settle(chunk, { ok: false, error });
+    this.#updateHold();
     this.#changed.notify();
+    return this.#terminated;
   }
 
   /** Counts and timings of chunks, with the executor's counts. */
@@ -328,6 +337,7 @@ export class Scheduler {
         this.#dispatch();
       }, (error) => this.#settle(chunk, { ok: false, error }));
     }
+    this.#updateHold();
     return ticket;
   }
 
@@ -515,6 +525,7 @@ export class Scheduler {
     );
     this.#changed.notify();
     this.#checkQuiet();
+    this.#updateHold();
   }
 
   /** Updates the cost per item of the chunk's task (its message ran `runTime` ms). */
@@ -530,9 +541,25 @@ export class Scheduler {
     if (this.#leases > 0 || this.#active.size > 0) return;
     if (this.#queue.length > 0 || this.#preparing.size > 0) return;
     this.#phase = { state: "stopping" };
+    this.#updateHold();
     this.#executor.shutdown().then(() => {
       if (this.#phase.state === "stopping") this.#phase = { state: "stopped" };
+      this.#updateHold();
       this.#changed.notify();
     });
+  }
+
+  /**
+   * Tells the executor whether work is outstanding (chunks not settled, or
+   * a shutdown under way), on each change: idle workers must not keep a
+   * finished script alive, queued or running work must.
+   */
+  #updateHold(): void {
+    const active = this.#phase.state !== "terminated" &&
+      (this.#active.size > 0 || this.#queue.length > 0 || this.#preparing.size > 0 ||
+        this.#phase.state === "stopping");
+    if (active === this.#held) return;
+    this.#held = active;
+    this.#executor.hold(active);
   }
 }

@@ -1,98 +1,93 @@
 /**
- * The thread transport: one Deno Web Worker running `_worker.ts`, started
- * with the pool's permissions. Every way the worker can end on its own (an
- * error event, a message that cannot be read) becomes one `exit` event.
+ * The thread transport: one `node:worker_threads` thread running
+ * `_thread_worker.ts`, with a heap limit (`resourceLimits`), so that an
+ * out-of-memory ends that thread only (in a Web Worker it aborts the whole
+ * host), and unref'd, so that an idle pool lets the host exit. Threads
+ * share the host's permissions (`node:worker_threads` has no sandbox:
+ * `permissions` use Web Workers, `_web_worker_transport.ts`). Every way
+ * the thread can end on its own becomes one `exit` event.
  *
  * @module
  */
 
+import { getHeapStatistics } from "node:v8";
+import { Worker } from "node:worker_threads";
 import type { FromWorker, ToWorker } from "./_protocol.ts";
 import { WorkerCrashedError } from "./errors.ts";
-import {
-  countWorker,
-  type Transport,
-  type TransportEvents,
-  type TransportOptions,
-  type WorkerPermissions,
-} from "./_transport.ts";
+import { type TransportFactory, WorkerLife } from "./_transport.ts";
 
-const workerUrl = new URL("./_worker.ts", import.meta.url);
+const entry = new URL("./_thread_worker.ts", import.meta.url);
 
-/** Starts a Web Worker; see the module doc. */
-export function threadTransport(events: TransportEvents, options: TransportOptions): Transport {
-  const worker = createWorker(options);
-  countWorker(1);
-  let alive = true;
-  const terminate = () => {
-    if (!alive) return;
-    alive = false;
-    countWorker(-1);
-    worker.terminate();
-  };
-  const exit = (message: string, cause: unknown) => {
-    if (!alive) return;
-    terminate();
-    events.exit(new WorkerCrashedError(message, cause === undefined ? undefined : { cause }));
-  };
-  worker.onmessage = (event: MessageEvent<FromWorker>) => {
-    if (alive) events.message(event.data);
-  };
-  worker.onerror = (event: ErrorEvent) => {
-    event.preventDefault();
-    exit(`Worker failed: ${event.message || "unknown error"}`, event.error ?? undefined);
-  };
-  worker.onmessageerror = () => {
-    exit("Worker sent a message that could not be deserialized", undefined);
-  };
-  return {
-    post(message: ToWorker, transfer?: Transferable[]): void {
-      if (transfer === undefined) worker.postMessage(message);
-      else worker.postMessage(message, transfer);
-    },
-    terminate,
-  };
+/**
+ * The heap limit of a thread when the pool sets none (MB): the main
+ * thread's own V8 heap limit, so a task may grow as large as it could on
+ * the main thread, and one that grows larger fails alone instead of
+ * aborting the host.
+ */
+export const DEFAULT_THREAD_HEAP_MB: number = Math.floor(
+  getHeapStatistics().heap_size_limit / 2 ** 20,
+);
+
+/** Settings of {@linkcode threadTransport}. */
+export interface ThreadTransportSettings {
+  /** Heap limit of each thread (old generation, MB); default {@linkcode DEFAULT_THREAD_HEAP_MB}. */
+  readonly maxHeapMb?: number | undefined;
 }
 
-function createWorker(options: TransportOptions): Worker {
-  if (options.permissions === undefined) {
-    return new Worker(workerUrl, { type: "module", name: options.name });
-  }
-  try {
-    return new Worker(workerUrl, {
-      type: "module",
+/** A factory of `node:worker_threads` threads with `settings`; see the module doc. */
+export function threadTransport(settings: ThreadTransportSettings = {}): TransportFactory {
+  const maxHeapMb = settings.maxHeapMb ?? DEFAULT_THREAD_HEAP_MB;
+  return (events, options) => {
+    const worker = new Worker(entryUrl(), {
       name: options.name,
-      deno: { permissions: withOwnModules(options.permissions) },
+      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
     });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) {
-      throw new Deno.errors.NotCapable(
-        `Option permissions asks for more than this process has (${error.message}): a worker ` +
-          `gets at most its parent's permissions, and multipool adds access to its own modules ` +
-          `(${new URL("./", workerUrl).href}), so the process needs that access too`,
-        { cause: error },
+    worker.unref();
+    const life = new WorkerLife();
+    const terminate = () => {
+      // A thread spinning in a loop never finishes terminating (Deno 2.9): not awaited.
+      if (life.end()) worker.terminate().catch(() => {});
+    };
+    const exit = (error: WorkerCrashedError, code?: number) => {
+      if (!life.alive) return;
+      terminate();
+      events.exit(error, code === undefined ? undefined : { code });
+    };
+    worker.on("message", (message: FromWorker) => {
+      if (life.alive) events.message(message);
+    });
+    worker.on("error", (error: Error & { code?: string }) => {
+      exit(
+        error.code === "ERR_WORKER_OUT_OF_MEMORY"
+          ? new WorkerCrashedError(
+            `Worker ran out of memory: JavaScript heap out of memory (maxHeapMb ${maxHeapMb})`,
+          )
+          : new WorkerCrashedError(`Worker failed: ${error.message}`, { cause: error }),
       );
-    }
-    throw error;
-  }
+    });
+    worker.on("messageerror", () => {
+      exit(new WorkerCrashedError("Worker sent a message that could not be deserialized"));
+    });
+    worker.on("exit", (code: number) => {
+      exit(new WorkerCrashedError(`Worker exited with code ${code}`), code);
+    });
+    return {
+      post(message: ToWorker, transfer?: Transferable[]): void {
+        // Passing no transfer list at all is 5 µs faster than passing `undefined`.
+        if (transfer === undefined || transfer.length === 0) worker.postMessage(message);
+        else worker.postMessage(message, transfer as never);
+      },
+      terminate,
+      closed: life.closed,
+    };
+  };
 }
 
-/** Adds what the worker needs to load its own modules: read access (file:) or net access (http:). */
-function withOwnModules(permissions: WorkerPermissions): WorkerPermissions {
-  if (permissions === "inherit") return permissions;
-  const base: Deno.PermissionOptionsObject = permissions === "none" ? {} : { ...permissions };
-  const own = new URL("./", workerUrl);
-  if (own.protocol === "file:") {
-    base.read = addEntry(base.read, decodeURIComponent(own.pathname));
-  } else if (own.protocol === "http:" || own.protocol === "https:") {
-    base.net = addEntry(base.net, own.host);
-  }
-  return base;
-}
-
-function addEntry<T extends string | URL>(
-  current: boolean | "inherit" | T[] | undefined,
-  entry: T,
-): boolean | "inherit" | T[] {
-  if (current === true || current === "inherit") return current;
-  return Array.isArray(current) ? [...current, entry] : [entry];
+/**
+ * `node:worker_threads` loads `file:` and `data:` URLs only: from `http:`
+ * or `https:` (JSR) a `data:` module imports the entry.
+ */
+function entryUrl(): URL {
+  if (entry.protocol === "file:" || entry.protocol === "data:") return entry;
+  return new URL(`data:text/javascript,import ${encodeURIComponent(JSON.stringify(entry.href))};`);
 }

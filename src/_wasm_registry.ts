@@ -14,6 +14,8 @@
 import { importProblem } from "./_wasm_call.ts";
 
 const modules = new Map<string, WebAssembly.Module>();
+/** The bytes each module was compiled from: subprocess workers get these and compile once each. */
+const sources = new Map<string, Uint8Array>();
 const pending = new Map<string, Promise<WebAssembly.Module>>();
 const loaders = new Map<string, URL>();
 const urlKeys = new Map<string, Promise<string>>();
@@ -41,6 +43,17 @@ export function registeredModule(key: string): WebAssembly.Module {
     throw new Error(`WASM module ${key} is not compiled yet: await ensureModule("${key}") first`);
   }
   throw new Error(`Unknown WASM module key ${key}`);
+}
+
+/**
+ * The bytes module `key` was compiled from (what a subprocess worker is
+ * sent: a compiled module cannot leave this process).
+ *
+ * @throws {Error} for a key that is unknown or not compiled yet.
+ */
+export function moduleBytes(key: string): Uint8Array {
+  registeredModule(key);
+  return sources.get(key)!;
 }
 
 /**
@@ -112,7 +125,14 @@ async function compile(
   const problem = importProblem(module, `WASM module ${label}`);
   if (problem !== undefined) throw new TypeError(problem);
   modules.set(key, module);
+  sources.set(key, copyBytes(bytes));
   return module;
+}
+
+function copyBytes(bytes: BufferSource): Uint8Array {
+  return ArrayBuffer.isView(bytes)
+    ? new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
+    : new Uint8Array(bytes.slice(0));
 }
 
 async function fetchBytes(url: URL): Promise<ArrayBuffer> {

@@ -201,9 +201,16 @@ export class Runner {
       this.#state = "paused";
       return;
     }
-    this.#state = "idle";
     const chunks = this.#backlog.shift();
-    if (chunks !== undefined) this.#runMessage(chunks);
+    if (chunks === undefined) {
+      this.#state = "idle";
+      return;
+    }
+    // In a microtask of its own, as if it had come alone: what the last one queued runs first.
+    this.#state = "busy";
+    queueMicrotask(() => {
+      if (this.#state === "busy") this.#runMessage(chunks);
+    });
   }
 }
 

@@ -32,7 +32,7 @@ import {
   type WorkerMessage,
 } from "./_protocol.ts";
 import { fromErrorData, RemoteError, TaskTimeoutError, WorkerCrashedError } from "./errors.ts";
-import type { Transport, TransportFactory, WorkerPermissions } from "./_transport.ts";
+import type { ExitStatus, Transport, TransportFactory, WorkerPermissions } from "./_transport.ts";
 import { registeredModule } from "./_wasm_registry.ts";
 
 /** Why a slot ended. */
@@ -42,12 +42,16 @@ export type SlotEnd =
   /**
    * The worker died on its own after it was ready. `held`: the chunks it
    * said it ended with, when it could say (the others never started).
+   * `status`: its exit code or signal, when known.
    */
   | {
     readonly kind: "crashed";
     readonly error: WorkerCrashedError;
     readonly held?: readonly number[] | undefined;
+    readonly status?: ExitStatus | undefined;
   }
+  /** It ended as {@linkcode WorkerSlot.retire} asked, with `status`. */
+  | { readonly kind: "exited"; readonly status: ExitStatus }
   /** It ran `maxTasks` chunks and was stopped. */
   | { readonly kind: "recycled" }
   /** Its owner stopped it to end a chunk ({@linkcode WorkerSlot.cancel}). */
@@ -111,6 +115,8 @@ export type SlotState =
   | { readonly state: "idle" }
   /** `flights[0]` is running; the others wait in the worker, in order. */
   | { readonly state: "busy"; readonly flights: Flight[] }
+  /** Asked to end on its own (its exit handlers run); stopped when `timer` fires first. */
+  | { readonly state: "retiring"; readonly timer: TimerHandle }
   | { readonly state: "gone"; readonly end: SlotEnd };
 
 const IDLE: SlotState = { state: "idle" };
@@ -137,7 +143,7 @@ export class WorkerSlot {
     this.#state = { state: "starting", timer: undefined };
     this.#transport = options.transport({
       message: (message) => this.#onMessage(message),
-      exit: (error) => this.#onExit(error),
+      exit: (error, status) => this.#onExit(error, status),
     }, { name: options.name, permissions: options.permissions });
     this.#transport.post({
       type: "init",
@@ -254,13 +260,44 @@ export class WorkerSlot {
     this.#transport.post({ type: "drop", ids: [id] });
   }
 
-  /** Stops the worker now, silently: no event follows, held chunks are not reported. */
-  stop(): void {
+  /** The OS process id of a subprocess worker; `undefined` for a thread. */
+  get pid(): number | undefined {
+    return this.#transport.pid;
+  }
+
+  /** Settles once the worker is gone (a subprocess has exited). */
+  get closed(): Promise<void> {
+    return this.#transport.closed;
+  }
+
+  /**
+   * Stops the worker now, silently: no event follows, held chunks are not
+   * reported. `"SIGTERM"` lets a subprocess handle the signal first.
+   */
+  stop(signal?: "SIGTERM" | "SIGKILL"): void {
     const state = this.#state;
     if (state.state === "gone") return;
-    if (state.state === "starting") this.#options.clock.clearTimeout(state.timer);
+    if (state.state === "starting" || state.state === "retiring") {
+      this.#options.clock.clearTimeout(state.timer);
+    }
     this.#state = { state: "gone", end: { kind: "killed" } };
-    this.#transport.terminate();
+    this.#transport.terminate(signal);
+  }
+
+  /**
+   * Asks an idle worker to end on its own, as a program that returns does:
+   * its exit handlers (`unload` listeners) run. `ended` follows with kind
+   * `"exited"` and the worker's exit status; a worker still there after
+   * `graceMs` is stopped (status without a code).
+   */
+  retire(graceMs: number): void {
+    if (this.#state.state !== "idle") return;
+    this.#transport.post({ type: "exit" });
+    const timer = this.#options.clock.setTimeout(
+      () => this.#end({ kind: "exited", status: {} }),
+      graceMs,
+    );
+    this.#state = { state: "retiring", timer };
   }
 
   #send(chunks: readonly ExecutorChunk[]): void {
@@ -327,22 +364,29 @@ export class WorkerSlot {
         });
         return;
       case "exit": {
+        const status = message.reason === "exit" ? { code: message.code ?? 0 } : undefined;
         const what = message.reason === "close"
           ? "Worker called close() before the task finished"
           : message.reason === "exit"
           ? `Worker called Deno.exit(${message.code ?? ""}) before the task finished`
+          : message.reason === "oom"
+          ? `Worker ran out of memory: ${message.error?.message}`
           : `Worker had an uncaught error: ${message.error?.name}: ${message.error?.message}`;
-        const cause = message.error && fromErrorData(message.error);
+        const cause = message.reason === "oom"
+          ? undefined
+          : message.error && fromErrorData(message.error);
         const error = new WorkerCrashedError(what, cause === undefined ? undefined : { cause });
-        this.#onExit(error, message.held);
+        this.#onExit(error, status, message.held);
         return;
       }
     }
   }
 
-  #onExit(error: WorkerCrashedError, held?: readonly number[]): void {
-    if (this.#state.state === "starting") this.#end({ kind: "startup-failed", error });
-    else this.#end({ kind: "crashed", error, held });
+  #onExit(error: WorkerCrashedError, status?: ExitStatus, held?: readonly number[]): void {
+    const state = this.#state.state;
+    if (state === "starting") this.#end({ kind: "startup-failed", error });
+    else if (state === "retiring") this.#end({ kind: "exited", status: status ?? {} });
+    else this.#end({ kind: "crashed", error, status, held });
   }
 
   /** A chunk ended: report it while the slot still holds it, then free the slot (or recycle it). */
@@ -421,7 +465,9 @@ export class WorkerSlot {
   #end(end: SlotEnd): void {
     const previous = this.#state;
     if (previous.state === "gone") return;
-    if (previous.state === "starting") this.#options.clock.clearTimeout(previous.timer);
+    if (previous.state === "starting" || previous.state === "retiring") {
+      this.#options.clock.clearTimeout(previous.timer);
+    }
     this.#state = { state: "gone", end };
     this.#transport.terminate();
     if (previous.state === "busy" && previous.flights.length > 0) {

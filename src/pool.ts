@@ -9,7 +9,7 @@
  */
 
 import type { AsyncResult, AsyncResultCallbacks } from "./async_result.ts";
-import { realClock } from "./_clock.ts";
+import { realClock, weakClock } from "./_clock.ts";
 import { executorFor } from "./backend.ts";
 import { asyncCall, type MapCall, runMap, streamMap } from "./_calls.ts";
 import type {
@@ -68,7 +68,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
   /**
    * Starts `size` workers.
    *
-   * @throws {TypeError | RangeError} for bad options; no worker is left running.
+   * @throws {TypeError | RangeError} for bad options (an unknown `backend`, a `maxHeapMb` that is
+   * not a positive integer); no worker is left running.
+   * @throws {Deno.errors.NotCapable} for `backend: "process"` in a host without `--allow-run`.
    */
   constructor(options: PoolOptions = {}) {
     super();
@@ -85,6 +87,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     cloneableTuple(initArgs, "initArgs");
     const maxTasksPerWorker = optionalInteger(options.maxTasksPerWorker, "maxTasksPerWorker");
     const maxQueue = optionalInteger(options.maxQueue, "maxQueue", 0);
+    const maxHeapMb = optionalInteger(options.maxHeapMb, "maxHeapMb");
     this.#taskTimeout = optionalTimeout(options.taskTimeout, "taskTimeout");
     const executor = executorFor(options.backend, {
       size: this.#size,
@@ -94,7 +97,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
       initArgs,
       initTimeout: this.#taskTimeout,
       maxTasksPerWorker,
-      clock: realClock,
+      maxHeapMb,
+      // Back-off and initializer timers must not keep an idle pool's script alive.
+      clock: weakClock,
     });
     this.#scheduler = new Scheduler(executor, { maxQueue, clock: realClock });
   }
@@ -360,7 +365,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   /**
    * Stops now: every queued and running chunk rejects with
-   * {@linkcode PoolClosedError} and every worker is terminated.
+   * {@linkcode PoolClosedError} and every worker is terminated (a
+   * subprocess is killed, a runaway loop included). Resolves when the
+   * workers are gone.
    *
    * @example
    * ```ts
@@ -372,8 +379,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * ```
    */
   terminate(): Promise<void> {
-    this.#scheduler.terminate();
-    return Promise.resolve();
+    return this.#scheduler.terminate();
   }
 
   /** Closes the pool and waits for queued work (graceful, unlike Python's `with Pool()`). */

@@ -55,15 +55,32 @@ export interface PoolOptions {
    */
   taskTimeout?: number;
   /**
-   * Deno permissions of the workers (least privilege for task code). Needs
-   * `--unstable-worker-options`. The workers may always read multipool's
-   * own modules; grant read access to your task modules yourself.
+   * Deno permissions of the workers (least privilege for task code): Deno
+   * worker permissions on the thread backend (needs
+   * `--unstable-worker-options`; such threads are Web Workers, without a
+   * heap limit), `deno run` flags on the process backend. A worker never
+   * gets a permission the host lacks. The workers may always read
+   * multipool's own modules; grant read access to your task modules
+   * yourself.
    */
   permissions?: WorkerPermissions;
   /** Name prefix of the workers (shows in stack traces); default `"multipool"`. */
   name?: string;
-  /** Where the workers run: `"thread"` (default) or a backend object such as `nats({ ... })`. */
+  /**
+   * Where the workers run: `"thread"` (default: threads of this process),
+   * `"process"` (each worker a `deno` subprocess: a runaway task is really
+   * killed, output and crashes stay in the child), or a backend object such
+   * as `nats({ ... })`.
+   */
   backend?: Backend;
+  /**
+   * Heap limit of each worker, in MB: a task that exhausts it fails alone
+   * with `WorkerCrashedError` ("ran out of memory") and its worker is
+   * replaced. Default on the thread backend: the main thread's own V8 heap
+   * limit (`v8.getHeapStatistics().heap_size_limit`); on the process
+   * backend: V8's default (an out-of-memory ends only the subprocess).
+   */
+  maxHeapMb?: number;
 }
 
 /**

@@ -1,18 +1,22 @@
 /**
- * `Process`: Python's `multiprocessing.Process` on one Web Worker.
+ * `Process`: Python's `multiprocessing.Process` on one worker: a thread,
+ * or on the process backend a `deno` subprocess (an OS process with its
+ * own pid).
  *
  * @module
  */
 
+import { type LocalBackend, localBackend, transportFor } from "./backend.ts";
 import { realClock } from "./_clock.ts";
 import type { ExecutorChunk } from "./_executor.ts";
+import { type LoopHold, loopHold } from "./_keep_alive.ts";
 import type { TaskSpec } from "./_protocol.ts";
 import { type Task, toTaskSpec } from "./task.ts";
-import { threadTransport } from "./_thread_transport.ts";
-import type { WorkerPermissions } from "./_transport.ts";
-import { argumentTuple, cloneableTuple } from "./_validate.ts";
+import { WorkerCrashedError } from "./errors.ts";
+import type { TransportFactory, WorkerPermissions } from "./_transport.ts";
+import { argumentTuple, cloneableTuple, optionalInteger } from "./_validate.ts";
 import { settlesWithin, waitTimeout } from "./_wait.ts";
-import { WorkerSlot } from "./_worker_slot.ts";
+import { type SlotEnd, WorkerSlot } from "./_worker_slot.ts";
 
 /**
  * Options of {@linkcode Process}.
@@ -29,10 +33,17 @@ export interface ProcessOptions<A extends unknown[]> {
   target: Task<A, unknown>;
   /** Arguments of `target`. */
   args?: A;
-  /** Name of the process (and its worker); default `Process-<pid>`. */
+  /** Name of the process (and its worker); default `Process-<n>`, numbered in this program. */
   name?: string;
-  /** Deno permissions of the worker, as for `Pool` (needs `--unstable-worker-options`). */
+  /**
+   * Deno permissions of the worker, as for `Pool` (on the thread backend it
+   * needs `--unstable-worker-options`; on `"process"` they are CLI flags).
+   */
   permissions?: WorkerPermissions;
+  /** Where the target runs: `"thread"` (default) or `"process"` (a `deno` subprocess). */
+  backend?: LocalBackend;
+  /** Heap limit of the worker (MB): running out ends it with exitCode 1 (a thread) or < 0 (a process). */
+  maxHeapMb?: number;
 }
 
 /**
@@ -64,13 +75,21 @@ export const TERMINATED_EXIT_CODE: number = -15;
  */
 export const KILLED_EXIT_CODE: number = -9;
 
-let lastPid = 0;
+let lastNumber = 0;
+
+/** How long a worker may take to run its exit handlers after its target returned (ms). */
+const RETIRE_GRACE_MS = 2000;
 
 /**
- * Runs one task in its own worker, like Python's `multiprocessing.Process`.
- * `exitCode` is `null` until it ends, then `0` (success), `1` (the target
- * threw, or its worker crashed or closed itself) or negative (terminated).
- * `join()` always returns, whatever the target does.
+ * Runs one task in its own worker, like Python's `multiprocessing.Process`:
+ * a thread, or with `backend: "process"` a `deno` subprocess. `exitCode`
+ * is `null` until it ends, then as in Python: `0` (success, or
+ * `Deno.exit()`), the code of `Deno.exit(code)`, `1` (the target threw, or
+ * its worker crashed or closed itself), `-15` after `terminate()`, `-9`
+ * after `kill()`, `-N` when signal N killed its process. When the target
+ * returns, its exit handlers (`unload` listeners) run. `join()` always
+ * returns, whatever the target does; a running process keeps the host
+ * alive, as Python waits for its children.
  *
  * @example
  * ```ts
@@ -85,15 +104,24 @@ export class Process<A extends unknown[] = unknown[]> {
   readonly #spec: TaskSpec;
   readonly #args: unknown[];
   readonly #permissions: WorkerPermissions | undefined;
-  readonly #pid: number;
+  readonly #backend: LocalBackend;
+  readonly #transport: TransportFactory;
+  readonly #number: number;
   readonly #name: string;
   #slot: WorkerSlot | undefined;
+  #loop: LoopHold | undefined;
   #exitCode: number | null = null;
   #error: unknown;
   #done: Promise<void> | undefined;
   #finish: (() => void) | undefined;
 
-  /** Validates the target and arguments; nothing runs until {@linkcode Process.start}. */
+  /**
+   * Validates the target and arguments; nothing runs until {@linkcode Process.start}.
+   *
+   * @throws {TypeError | RangeError} for bad options (an unknown `backend`, a `maxHeapMb` that is
+   * not a positive integer).
+   * @throws {Deno.errors.NotCapable} for `backend: "process"` in a host without `--allow-run`.
+   */
   constructor(options: ProcessOptions<A>) {
     if (options === null || typeof options !== "object") {
       throw new TypeError("Argument options must be an object with a target");
@@ -105,8 +133,11 @@ export class Process<A extends unknown[] = unknown[]> {
       throw new TypeError(`Option name must be a string, got ${typeof options.name}`);
     }
     this.#permissions = options.permissions;
-    this.#pid = ++lastPid;
-    this.#name = options.name ?? `Process-${this.#pid}`;
+    this.#backend = localBackend(options.backend);
+    const maxHeapMb = optionalInteger(options.maxHeapMb, "maxHeapMb");
+    this.#transport = transportFor(this.#backend, { permissions: this.#permissions, maxHeapMb });
+    this.#number = ++lastNumber;
+    this.#name = options.name ?? `Process-${this.#number}`;
   }
 
   /** The process's name. */
@@ -114,12 +145,20 @@ export class Process<A extends unknown[] = unknown[]> {
     return this.#name;
   }
 
-  /** A number unique among the processes of this program. */
-  get pid(): number {
-    return this.#pid;
+  /**
+   * On the process backend its OS process id (`null` until started); on
+   * threads a number unique among the processes of this program.
+   */
+  get pid(): number | null {
+    if (this.#backend === "thread") return this.#number;
+    return this.#slot?.pid ?? null;
   }
 
-  /** `null` while not started or running; then 0 ok, 1 error, negative when terminated or killed. */
+  /**
+   * `null` while not started or running; then 0 ok (or `Deno.exit()`), the
+   * code of `Deno.exit(code)`, 1 error, -15 after `terminate()`, -9 after
+   * `kill()`, -N when signal N killed its process.
+   */
   get exitCode(): number | null {
     return this.#exitCode;
   }
@@ -144,30 +183,39 @@ export class Process<A extends unknown[] = unknown[]> {
     if (this.#done !== undefined) throw new Error(`Process ${this.#name} was already started`);
     this.#done = new Promise<void>((resolve) => (this.#finish = resolve));
     const target: ExecutorChunk = { id: 0, spec: this.#spec, items: [this.#args], star: true };
-    this.#slot = new WorkerSlot({
-      transport: threadTransport,
-      name: this.#name,
-      permissions: this.#permissions,
-      clock: realClock,
-    }, {
-      ready: (slot) => {
-        if (this.#exitCode !== null || slot.held() > 0) return;
-        try {
-          slot.run([target]);
-        } catch (error) {
-          this.#end(1, error);
-        }
-      },
-      started: () => {},
-      returned: () => {},
-      settled: (_slot, _id, outcome) => {
-        if (outcome.ok) this.#end(0, undefined);
-        else this.#end(1, outcome.error);
-      },
-      ended: (_slot, end) => {
-        if (end.kind === "crashed" || end.kind === "startup-failed") this.#end(1, end.error);
-      },
-    });
+    this.#loop = loopHold();
+    this.#loop.set(true);
+    let ran = false;
+    try {
+      this.#slot = new WorkerSlot({
+        transport: this.#transport,
+        name: this.#name,
+        permissions: this.#permissions,
+        clock: realClock,
+      }, {
+        ready: (slot) => {
+          if (this.#exitCode !== null || ran) return;
+          ran = true;
+          try {
+            slot.run([target]);
+          } catch (error) {
+            this.#end(1, error);
+          }
+        },
+        started: () => {},
+        returned: () => {},
+        settled: (slot, _id, outcome) => {
+          if (outcome.ok) queueMicrotask(() => slot.retire(RETIRE_GRACE_MS)); // once it is idle
+          // A worker that died fails the target first; `ended` follows with how it exited.
+          else if (!(outcome.error instanceof WorkerCrashedError)) this.#end(1, outcome.error);
+        },
+        ended: (_slot, end) => this.#ended(end),
+      });
+    } catch (error) {
+      this.#loop.dispose();
+      this.#done = undefined; // never started
+      throw error;
+    }
   }
 
   /**
@@ -194,7 +242,9 @@ export class Process<A extends unknown[] = unknown[]> {
     if (done === undefined) {
       throw new Error(`Process ${this.#name} was not started: call start() first`);
     }
-    if (this.#exitCode === null) await settlesWithin(done, ms);
+    // Once it has an exit code, the worker is at most moments from gone: wait for that.
+    if (this.#exitCode !== null) await done;
+    else await settlesWithin(done, ms);
   }
 
   /** Whether the process was started and has not ended. */
@@ -216,19 +266,42 @@ export class Process<A extends unknown[] = unknown[]> {
    * ```
    */
   terminate(): void {
-    this.#end(TERMINATED_EXIT_CODE, undefined);
+    this.#end(TERMINATED_EXIT_CODE, undefined, "SIGTERM");
   }
 
-  /** Like {@linkcode Process.terminate}, with `exitCode` {@linkcode KILLED_EXIT_CODE} (Python's `kill`). */
+  /**
+   * Like {@linkcode Process.terminate}, with `exitCode` {@linkcode KILLED_EXIT_CODE}
+   * (Python's `kill`; SIGKILL on the process backend).
+   */
   kill(): void {
     this.#end(KILLED_EXIT_CODE, undefined);
   }
 
-  #end(code: number, error: unknown): void {
+  /** The worker ended: after its target (exit handlers ran), or on its own. */
+  #ended(end: SlotEnd): void {
+    if (end.kind === "exited") this.#end(end.status.code ?? 0, undefined);
+    else if (end.kind === "crashed") {
+      const { code, signal } = end.status ?? {};
+      if (signal !== undefined) this.#end(-signal, end.error);
+      else if (code === 0) this.#end(0, undefined);
+      else this.#end(code ?? 1, end.error);
+    } else {
+      const error = end.kind === "startup-failed"
+        ? end.error
+        : new WorkerCrashedError(`Worker of process ${this.#name} was stopped`);
+      this.#end(1, error);
+    }
+  }
+
+  /** Ends the process once: `exitCode` now, `join()` once its worker is gone. */
+  #end(code: number, error: unknown, signal?: "SIGTERM"): void {
     if (this.#exitCode !== null || this.#slot === undefined) return;
     this.#exitCode = code;
     this.#error = error;
-    this.#slot.stop();
-    this.#finish?.();
+    this.#slot.stop(signal);
+    this.#slot.closed.then(() => {
+      this.#loop?.dispose();
+      this.#finish?.();
+    });
   }
 }

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import type { Clock, TimerHandle } from "../src/_clock.ts";
+import type { LoopHold } from "../src/_keep_alive.ts";
 import { localExecutor, type LocalExecutorOptions } from "../src/_local_executor.ts";
 import type {
   BatchTuple,
@@ -20,7 +21,12 @@ import type {
 } from "../src/_protocol.ts";
 import { type ChunkOutcome, type ChunkRequest, Scheduler } from "../src/_scheduler.ts";
 import type { TaskSpec } from "../src/_protocol.ts";
-import type { Transport, TransportEvents, TransportOptions } from "../src/_transport.ts";
+import type {
+  ExitStatus,
+  Transport,
+  TransportEvents,
+  TransportOptions,
+} from "../src/_transport.ts";
 import { WorkerCrashedError } from "../src/errors.ts";
 
 /** Timers that fire only in {@linkcode ManualClock.advance}. */
@@ -70,11 +76,26 @@ export class FakeWorker implements Transport {
   readonly name: string;
   readonly received: ToWorker[] = [];
   alive = true;
+  /** The signal of the last terminate() (`undefined`: the default). */
+  terminatedWith: string | undefined;
   readonly #events: TransportEvents;
+  readonly #closed = Promise.withResolvers<void>();
+  /** Whether `closed` waits for {@linkcode FakeWorker.reap} (a subprocess still exiting). */
+  readonly #reapLater: boolean;
 
-  constructor(events: TransportEvents, options: TransportOptions) {
+  constructor(events: TransportEvents, options: TransportOptions, reapLater = false) {
     this.#events = events;
     this.name = options.name;
+    this.#reapLater = reapLater;
+  }
+
+  /** The worker (a subprocess) has finished exiting: `closed` settles. */
+  reap(): void {
+    this.#closed.resolve();
+  }
+
+  get closed(): Promise<void> {
+    return this.#closed.promise;
   }
 
   post(message: ToWorker): void {
@@ -82,8 +103,11 @@ export class FakeWorker implements Transport {
     this.received.push(message);
   }
 
-  terminate(): void {
+  terminate(signal?: string): void {
+    if (!this.alive) return;
     this.alive = false;
+    this.terminatedWith = signal;
+    if (!this.#reapLater) this.#closed.resolve();
   }
 
   /** Messages of chunks it was sent, as `[id or ids, task number, items, star]`. */
@@ -97,7 +121,7 @@ export class FakeWorker implements Transport {
   }
 
   /** How many messages of `type` it was sent. */
-  count(type: "init" | "task" | "wasm"): number {
+  count(type: "init" | "task" | "wasm" | "exit"): number {
     return this.received.filter((m) => (m as { type?: string }).type === type).length;
   }
 
@@ -135,11 +159,17 @@ export class FakeWorker implements Transport {
     this.#send({ type: "exit", reason, held });
   }
 
-  /** The worker dies on its own, as an error event would report. */
-  crash(message = "boom"): void {
+  /** The worker dies on its own, as an error event would report (with its exit `status`). */
+  crash(message = "boom", status?: ExitStatus): void {
     assert.ok(this.alive, `${this.name} crashed after it was terminated`);
     this.alive = false;
-    this.#events.exit(new WorkerCrashedError(`Worker failed: ${message}`));
+    if (!this.#reapLater) this.#closed.resolve();
+    this.#events.exit(new WorkerCrashedError(`Worker failed: ${message}`), status);
+  }
+
+  /** The worker reports `Deno.exit(code)`, as its unload handler would. */
+  exitWith(code: number): void {
+    this.#send({ type: "exit", reason: "exit", code });
   }
 
   #send(message: FromWorker): void {
@@ -151,9 +181,11 @@ export class FakeWorker implements Transport {
 /** Fake workers, in the order they were started. */
 export class FakeWorkers {
   readonly all: FakeWorker[] = [];
+  /** Workers' `closed` waits for `reap()`, as a subprocess's does for its exit. */
+  reapLater = false;
 
   readonly transport = (events: TransportEvents, options: TransportOptions): Transport => {
-    const worker = new FakeWorker(events, options);
+    const worker = new FakeWorker(events, options, this.reapLater);
     this.all.push(worker);
     return worker;
   };
@@ -223,21 +255,47 @@ export class Outcomes {
   }
 }
 
-/** A scheduler over a local executor with fake workers and a manual clock. */
+/** Records whether the event loop is held, in place of the real hold. */
+export class LoopHolds implements LoopHold {
+  /** 1 while held, else 0. */
+  count = 0;
+  /** How many times it went from let go to held. */
+  taken = 0;
+  disposed = false;
+
+  set(active: boolean): void {
+    if (this.disposed) return;
+    if (active && this.count === 0) this.taken++;
+    this.count = active ? 1 : 0;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.count = 0;
+  }
+}
+
+/** A scheduler over a local executor with fake workers, a manual clock and counted loop holds. */
 export function fakePool(
-  options: Partial<Omit<LocalExecutorOptions, "transport" | "clock">> & { maxQueue?: number } = {},
-): { scheduler: Scheduler; workers: FakeWorkers; clock: ManualClock } {
-  const workers = new FakeWorkers();
+  options: Partial<Omit<LocalExecutorOptions, "transport" | "clock">> & {
+    maxQueue?: number;
+    /** The fake workers to start (default: new ones). */
+    workers?: FakeWorkers;
+  } = {},
+): { scheduler: Scheduler; workers: FakeWorkers; clock: ManualClock; holds: LoopHolds } {
+  const workers = options.workers ?? new FakeWorkers();
   const clock = new ManualClock();
+  const holds = new LoopHolds();
   const executor = localExecutor({
     size: 1,
     name: "fake",
+    loopHold: holds,
     ...options,
     transport: workers.transport,
     clock,
   });
   const scheduler = new Scheduler(executor, { maxQueue: options.maxQueue, clock });
-  return { scheduler, workers, clock };
+  return { scheduler, workers, clock, holds };
 }
 
 /** A one-item chunk request of {@linkcode SPEC}. */

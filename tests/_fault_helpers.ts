@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { liveWorkerCount, Pool, type PoolOptions, taskModule } from "../mod.ts";
 import type * as Faulty from "./fixtures/faulty_tasks.ts";
+import type { Counter } from "./fixtures/faulty_tasks.ts";
 
 /** Typed references to the faulty fixture tasks. */
 export const faulty = taskModule<typeof Faulty>(
@@ -74,18 +75,46 @@ const sleepEcho = (ms: number, value: string): Promise<string> =>
   new Promise((resolve) => setTimeout(() => resolve(value), ms));
 
 /**
- * A barrier: counts itself in `counter[0]`, waits (up to 5 s) until `parties`
- * tasks have, and returns the name of its worker. Tasks that all get there
- * ran at the same time, so on distinct workers.
+ * A barrier: counts itself in `counter` (shared memory, or a file for
+ * subprocess workers), waits (up to 5 s) until `parties` tasks have, and
+ * returns the name of its worker. Tasks that all get there ran at the same
+ * time, so on distinct workers.
  */
-const meet = async (counter: Int32Array, parties: number): Promise<string> => {
-  Atomics.add(counter, 0, 1);
+const meet = async (counter: Int32Array | string, parties: number): Promise<string> => {
+  const count = typeof counter === "string"
+    ? () => Deno.statSync(counter).size
+    : () => Atomics.load(counter, 0);
+  if (typeof counter === "string") {
+    Deno.writeFileSync(counter, new Uint8Array(1), { append: true });
+  } else Atomics.add(counter, 0, 1);
   const deadline = Date.now() + 5000;
-  while (Atomics.load(counter, 0) < parties && Date.now() < deadline) {
+  while (count() < parties && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   return (globalThis as { name?: string }).name ?? "";
 };
+
+/** A counter for tasks of `backend` (the `arg` to pass them) that the test can read. */
+export interface TestCounter {
+  readonly arg: Counter;
+  value(): number;
+}
+
+let counterDir: string | undefined;
+
+/** A {@linkcode TestCounter}: shared memory on threads, a temporary file for subprocesses. */
+export function testCounter(backend: PoolOptions["backend"]): TestCounter {
+  if (backend !== "process") {
+    const shared = new Int32Array(new SharedArrayBuffer(4));
+    return { arg: shared, value: () => Atomics.load(shared, 0) };
+  }
+  if (counterDir === undefined) {
+    const dir = counterDir = Deno.makeTempDirSync({ prefix: "multipool_counters_" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  }
+  const path = Deno.makeTempFileSync({ dir: counterDir });
+  return { arg: path, value: () => Deno.statSync(path).size };
+}
 
 /**
  * Runs `fault()` while a bystander task sleeps on another worker, asserts
@@ -105,14 +134,19 @@ export async function fault<E extends Error>(
   return error;
 }
 
-/** The pool is at full size and every worker serves a task. */
-export async function assertHealed(pool: Pool): Promise<void> {
+/**
+ * The pool is at full size and every worker serves a task (checked with a
+ * barrier, skipped for sandboxed subprocesses: their barrier needs a file).
+ */
+export async function assertHealed(pool: Pool, options: PoolOptions = {}): Promise<void> {
   await until(() => pool.stats().alive === pool.size, "the pool to be back at full size");
-  const counter = new Int32Array(new SharedArrayBuffer(4));
-  const names = await Promise.all(
-    Array.from({ length: pool.size }, () => pool.apply(meet, [counter, pool.size])),
-  );
-  assert.equal(new Set(names).size, pool.size, `workers that served: ${names}`);
+  if (options.backend !== "process" || options.permissions === undefined) {
+    const counter = testCounter(options.backend);
+    const names = await Promise.all(
+      Array.from({ length: pool.size }, () => pool.apply(meet, [counter.arg, pool.size])),
+    );
+    assert.equal(new Set(names).size, pool.size, `workers that served: ${names}`);
+  }
   // One chunk: a pool with maxQueue may refuse more.
   assert.deepEqual(await pool.map((x: number) => x * x, [1, 2, 3, 4], { chunksize: 4 }), [
     1,
@@ -133,7 +167,7 @@ export async function withFaults(
   const pool = new Pool(options);
   try {
     await fn(pool);
-    if (healed) await assertHealed(pool);
+    if (healed) await assertHealed(pool, options);
   } finally {
     await pool.terminate();
   }

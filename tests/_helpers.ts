@@ -8,6 +8,9 @@ import assert from "node:assert/strict";
 import { liveWorkerCount } from "../mod.ts";
 import { Pool, type PoolOptions, taskModule } from "../mod.ts";
 
+/** The local backends; suites that must hold on each run once per backend. */
+export const BACKENDS = ["thread", "process"] as const;
+
 /** Typed references to the fixture task module. */
 export const tasks = taskModule<typeof import("./fixtures/tasks.ts")>(
   new URL("./fixtures/tasks.ts", import.meta.url),

@@ -7,6 +7,8 @@ import {
   TERMINATED_EXIT_CODE,
   WorkerCrashedError,
 } from "../mod.ts";
+import { BACKENDS } from "./_helpers.ts";
+import { isRunning } from "./_process_helpers.ts";
 
 /** Runs `fn`, then asserts that no worker outlived it. */
 function test(name: string, fn: () => Promise<void>): void {
@@ -167,6 +169,147 @@ test("permissions sandbox the process like a Pool's workers", async () => {
     allowed.start();
     await allowed.join();
     assert.equal(allowed.exitCode, 0);
+  } finally {
+    await Deno.remove(secret);
+  }
+});
+
+// Issue 12, points 7 and 10: exit codes and exit handlers as in Python, on
+// both backends; on the process backend a Process is an OS process.
+
+/** A temporary file path for a target to write to; removed afterwards. */
+async function withTempFile(fn: (path: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "multipool_process_" });
+  try {
+    await fn(`${dir}/out.txt`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+for (const backend of BACKENDS) {
+  test(`[${backend}] 10: Deno.exit(8) gives exitCode 8; Deno.exit() and Deno.exit(0) give 0`, async () => {
+    for (const [code, expected] of [[8, 8], [undefined, 0], [0, 0], [1, 1]] as const) {
+      const p = new Process({
+        target: (c?: number) => c === undefined ? Deno.exit() : Deno.exit(c),
+        args: [code],
+        backend,
+      });
+      p.start();
+      await p.join();
+      assert.equal(p.exitCode, expected, `Deno.exit(${code ?? ""})`);
+      if (expected === 0) assert.equal(p.error, undefined);
+    }
+  });
+
+  test(`[${backend}] 10: an exit handler the target registered runs when it returns`, async () => {
+    await withTempFile(async (path) => {
+      const p = new Process({
+        target: (file: string) => {
+          globalThis.addEventListener("unload", () => Deno.writeTextFileSync(file, "bye"));
+          return "returned";
+        },
+        args: [path],
+        backend,
+      });
+      p.start();
+      await p.join();
+      assert.equal(p.exitCode, 0);
+      assert.equal(await Deno.readTextFile(path), "bye");
+    });
+  });
+
+  test(`[${backend}] 7: a target that throws or crashes gives 1; terminate() -15; kill() -9`, async () => {
+    const thrower = new Process({ target: () => Promise.reject(new Error("no")), backend });
+    const crasher = new Process({
+      target: () => {
+        setTimeout(() => {
+          throw new Error("in a timer");
+        });
+        return new Promise(() => {});
+      },
+      backend,
+    });
+    const forever = () => new Promise(() => {});
+    const terminated = new Process({ target: forever, backend });
+    const killed = new Process({
+      target: () => {
+        for (;;) { /* spins: only a kill ends it */ }
+      },
+      backend,
+    });
+    for (const p of [thrower, crasher, terminated, killed]) p.start();
+    await Promise.all([thrower.join(), crasher.join(), terminated.join(100), killed.join(100)]);
+    terminated.terminate();
+    killed.kill();
+    await Promise.all([terminated.join(), killed.join()]);
+    assert.equal(thrower.exitCode, 1);
+    assert.ok(thrower.error instanceof RemoteError);
+    assert.equal(crasher.exitCode, 1);
+    assert.ok(crasher.error instanceof WorkerCrashedError);
+    assert.equal(terminated.exitCode, TERMINATED_EXIT_CODE);
+    assert.equal(killed.exitCode, KILLED_EXIT_CODE);
+  });
+}
+
+test("[process] 7: pid is the OS pid of the child; a signal N that kills it gives -N", async () => {
+  await withTempFile(async (path) => {
+    const p = new Process({
+      target: (file: string) => {
+        Deno.writeTextFileSync(file, String(Deno.pid));
+        return new Promise(() => {});
+      },
+      args: [path],
+      backend: "process",
+    });
+    assert.equal(p.pid, null, "no pid before start()");
+    p.start();
+    const pid = p.pid!;
+    assert.ok(Number.isInteger(pid) && pid !== Deno.pid);
+    for (let i = 0; i < 500; i++) {
+      if ((await Deno.readTextFile(path).catch(() => "")) !== "") break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(await Deno.readTextFile(path), String(pid));
+    Deno.kill(pid, "SIGUSR1"); // its default action ends the process
+    await p.join();
+    assert.equal(p.exitCode, -10);
+    assert.equal(isRunning(pid), false);
+  });
+});
+
+test("[process] 7: terminate() ends a spinning child (SIGTERM), with exitCode -15", async () => {
+  const p = new Process({
+    target: () => {
+      for (;;) { /* spins */ }
+    },
+    backend: "process",
+  });
+  p.start();
+  await p.join(200);
+  const pid = p.pid!;
+  p.terminate();
+  await p.join();
+  assert.equal(p.exitCode, TERMINATED_EXIT_CODE);
+  for (let i = 0; i < 200 && isRunning(pid); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(isRunning(pid), false, "the child still runs");
+});
+
+test("[process] 5: permissions sandbox a process-backend Process", async () => {
+  const secret = await Deno.makeTempFile();
+  try {
+    const p = new Process({
+      target: (path: string) => Deno.readTextFile(path),
+      args: [secret],
+      permissions: "none",
+      backend: "process",
+    });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, 1);
+    assert.match(String(p.error), /NotCapable: Requires read access/);
   } finally {
     await Deno.remove(secret);
   }

@@ -349,6 +349,7 @@ Deno.test("scheduler: an error keeps the results of the items before it", () => 
  */
 function instantScheduler(slow: TaskSpec, preparing: Promise<void>) {
   const offered: number[] = [];
+  const holds: boolean[] = [];
   const scheduler = new Scheduler((events) => ({
     prepare: (spec) => spec === slow ? preparing : undefined,
     offer: ([chunk]) => {
@@ -359,11 +360,12 @@ function instantScheduler(slow: TaskSpec, preparing: Promise<void>) {
     },
     spare: () => 1,
     cancel: () => {},
+    hold: (active) => holds.push(active),
     shutdown: () => Promise.resolve(),
-    terminate: () => {},
+    terminate: () => Promise.resolve(),
     stats: () => ({ alive: 1, busy: 0, replaced: 0, wasmInstantiations: 0 }),
   }));
-  return { scheduler, offered };
+  return { scheduler, offered, holds };
 }
 
 Deno.test("scheduler: a chunk whose task is still being prepared waits on its own", async () => {

@@ -7,6 +7,10 @@ prints one JSON line:
   (ceil(n / (4 * N))), after a warm-up; one figure per run, in ms.
 - serial: the builtin map over the same range, in ms (for reference).
 - apply: sequential pool.apply(echo, (i,)) round trips, in microseconds.
+- start: Pool(1) created and its first apply answered, in ms (median of
+  --starts rounds), with the default start method and with "spawn" (a
+  fresh interpreter per worker, as multipool's process backend starts a
+  fresh deno).
 
 Run on its own: python3 bench/python/pool_compare.py --items 1000000 --runs 5
 """
@@ -33,7 +37,19 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--applies", type=int, default=5000)
     parser.add_argument("--size", type=int, default=2)
+    parser.add_argument("--starts", type=int, default=5)
     args = parser.parse_args()
+
+    start_ms = {}
+    for method in (multiprocessing.get_start_method(), "spawn"):
+        context = multiprocessing.get_context(method)
+        times = []
+        for _ in range(args.starts):
+            start = time.perf_counter()
+            with context.Pool(1) as pool:
+                pool.apply(echo, (0,))
+                times.append((time.perf_counter() - start) * 1e3)
+        start_ms[method] = statistics.median(times)
 
     with multiprocessing.Pool(args.size) as pool:
         # Warm up: workers started, functions resolved, pipes primed.
@@ -75,6 +91,7 @@ def main():
                 "applyP50Us": statistics.median(apply_us),
                 "applyMeanUs": statistics.fmean(apply_us),
                 "applyP90Us": apply_us[int(0.9 * (len(apply_us) - 1))],
+                "startMs": start_ms,
             }
         )
     )
