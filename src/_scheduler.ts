@@ -11,105 +11,38 @@
  * @module
  */
 
-import { type Clock, realClock, type TimerHandle } from "./_clock.ts";
+import { type Clock, realClock } from "./_clock.ts";
 import { Condition } from "./_condition.ts";
+import { Costs } from "./_coalescing.ts";
 import { Deque } from "./_deque.ts";
-import type {
-  Executor,
-  ExecutorChunk,
-  ExecutorFactory,
-  ExecutorOutcome,
-  ExecutorStats,
-} from "./_executor.ts";
-import type { ChunkItems, TaskSpec } from "./_protocol.ts";
-import { type Percentiles, Samples } from "./_samples.ts";
+import type { Executor, ExecutorFactory, ExecutorOutcome } from "./_executor.ts";
+import { Samples } from "./_samples.ts";
+import {
+  type Chunk,
+  type ChunkRequest,
+  type ChunkStatus,
+  type Lease,
+  OFFERED,
+  type OutcomeHandler,
+  PREPARING,
+  QUEUED,
+  type SchedulerOptions,
+  type SchedulerStats,
+  SETTLED,
+  type Ticket,
+} from "./_chunk.ts";
 import { PoolClosedError, QueueFullError, TaskTimeoutError } from "./errors.ts";
 import { taskLabel } from "./task.ts";
 
-/** A chunk to run, as a caller submits it. */
-export interface ChunkRequest {
-  readonly spec: TaskSpec;
-  readonly items: ChunkItems;
-  /** Each item is an argument tuple. */
-  readonly star: boolean;
-  /** Milliseconds it may run once started. */
-  readonly timeout: number | undefined;
-  /** Aborting it removes the chunk from the queue or stops the worker running it. */
-  readonly signal: AbortSignal | undefined;
-}
-
-/** How a chunk ended, as its caller learns it. */
-export type ChunkOutcome =
-  | { readonly ok: true; readonly results: ArrayLike<unknown>; readonly runTime: number }
-  | {
-    readonly ok: false;
-    readonly error: unknown;
-    /** Results of the items before the failed one, when the worker sent them. */
-    readonly partial: ArrayLike<unknown> | undefined;
-    readonly runTime: number;
-  };
-
-/** Receives a chunk's outcome, once, synchronously. */
-export type OutcomeHandler = (outcome: ChunkOutcome) => void;
-
-/** A submitted chunk. */
-export interface Ticket {
-  /** Drops the chunk if it has not started; a running one finishes and its outcome is dropped. */
-  cancel(): void;
-}
-
-/** A call that keeps submitting chunks (a `map` under way): accepted after `close()` too. */
-export interface Lease {
-  /** Like {@linkcode Scheduler.submit}, still accepted after `close()`. */
-  submit(request: ChunkRequest, onOutcome: OutcomeHandler): Ticket;
-  /** The call is done: the pool may stop once its other work is. */
-  release(): void;
-}
-
-/** What {@linkcode Scheduler.stats} returns. */
-export interface SchedulerStats extends ExecutorStats {
-  readonly queued: number;
-  readonly completed: number;
-  readonly failed: number;
-  readonly runTime: Percentiles;
-  readonly waitTime: Percentiles;
-}
-
-/** Settings of a scheduler (already checked). */
-export interface SchedulerOptions {
-  /** Most chunks waiting beyond what the executor can take. */
-  readonly maxQueue?: number | undefined;
-  readonly clock?: Clock | undefined;
-}
-
-type ChunkStatus =
-  /** Waiting for its task to be ready (a WASM module compiling); other chunks go on. */
-  | { readonly state: "preparing" }
-  | { readonly state: "queued" }
-  /** Handed to the executor, not started yet. */
-  | { readonly state: "offered" }
-  | {
-    readonly state: "running";
-    readonly startedAt: number;
-    readonly timer: TimerHandle | undefined;
-  }
-  | { readonly state: "settled" };
-
-interface Chunk extends ExecutorChunk {
-  readonly timeout: number | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly onOutcome: OutcomeHandler;
-  readonly queuedAt: number;
-  status: ChunkStatus;
-  onAbort: (() => void) | undefined;
-  /** Items of the message it was last offered in (itself and the chunks coalesced with it). */
-  batchItems: number;
-}
-
-/** Most items coalesced into one message. */
-export const MAX_BATCH_ITEMS = 256;
-/** Small calls are coalesced into messages that should run about this long. */
-export const BATCH_TARGET_MS = 0.5;
+export type {
+  ChunkOutcome,
+  ChunkRequest,
+  Lease,
+  OutcomeHandler,
+  SchedulerOptions,
+  SchedulerStats,
+  Ticket,
+} from "./_chunk.ts";
 
 type Phase =
   | { readonly state: "open" }
@@ -119,11 +52,6 @@ type Phase =
   | { readonly state: "stopping" }
   | { readonly state: "stopped" }
   | { readonly state: "terminated" };
-
-const PREPARING: ChunkStatus = { state: "preparing" };
-const QUEUED: ChunkStatus = { state: "queued" };
-const OFFERED: ChunkStatus = { state: "offered" };
-const SETTLED: ChunkStatus = { state: "settled" };
 
 /** See the module doc. */
 export class Scheduler {
@@ -137,8 +65,8 @@ export class Scheduler {
   /** Woken whenever room, the phase or a chunk may have changed. */
   readonly #changed = new Condition();
   readonly #runTimes = new Samples();
-  /** Milliseconds per item of each task, as measured (a moving average): what coalescing goes by. */
-  readonly #costs = new WeakMap<TaskSpec, number>();
+  /** What each task costs, as measured: what coalescing and pipelining go by. */
+  readonly #costs = new Costs();
   readonly #waitTimes = new Samples();
   #phase: Phase = { state: "open" };
   #leases = 0;
@@ -368,7 +296,7 @@ export class Scheduler {
     let single = false;
     try {
       while (this.#queue.length > 0) {
-        const batch: Chunk[] = single ? [this.#queue.peek()!] : this.#batch();
+        const batch: Chunk[] = single ? [this.#queue.peek()!] : this.#costs.batch(this.#queue);
         let items = 0;
         for (const chunk of batch) items += chunk.items.length;
         for (const chunk of batch) {
@@ -376,10 +304,9 @@ export class Scheduler {
           chunk.batchItems = items;
           this.#active.set(chunk.id, chunk);
         }
-        const cost = this.#costs.get(batch[0].spec);
         let taken: number;
         try {
-          taken = this.#executor.offer(batch, cost === undefined ? undefined : cost * items);
+          taken = this.#executor.offer(batch, this.#costs.expected(batch[0].spec, items));
         } catch (error) {
           this.#unoffer(batch, 0);
           // One chunk of a coalesced message could not be sent: try them one by one.
@@ -399,29 +326,6 @@ export class Scheduler {
       this.#dispatching = false;
     }
     this.#changed.notify();
-  }
-
-  /** The chunks at the front of the queue to offer together: small calls of one task, coalesced. */
-  #batch(): Chunk[] {
-    const head = this.#queue.peek()!;
-    const cost = this.#costs.get(head.spec);
-    // Unknown cost: no coalescing until a first call of the task has been timed. A chunk
-    // with a timeout travels alone: its clock must start when it does, not with its message.
-    const limit = cost === undefined || head.timeout !== undefined
-      ? 1
-      : Math.min(MAX_BATCH_ITEMS, Math.floor(BATCH_TARGET_MS / Math.max(cost, 1e-6)));
-    const batch = [head];
-    let items = head.items.length;
-    for (let i = 1; i < this.#queue.length && items < limit; i++) {
-      const chunk = this.#queue.at(i)!;
-      if (chunk.spec !== head.spec || chunk.star !== head.star || chunk.timeout !== undefined) {
-        break;
-      }
-      items += chunk.items.length;
-      if (items > limit) break;
-      batch.push(chunk);
-    }
-    return batch;
   }
 
   /** Chunks of `batch` from `from` on were not taken: back to queued. */
@@ -511,7 +415,7 @@ export class Scheduler {
       this.#clock.clearTimeout(status.timer);
       runTime = this.#clock.now() - status.startedAt;
       this.#runTimes.add(runTime);
-      if (outcome.ok) this.#measure(chunk, runTime);
+      if (outcome.ok) this.#costs.measure(chunk.spec, chunk.batchItems, runTime);
     }
     if (status.state === "running" || status.state === "offered") this.#active.delete(chunk.id);
     else if (status.state === "preparing") this.#preparing.delete(chunk);
@@ -526,13 +430,6 @@ export class Scheduler {
     this.#changed.notify();
     this.#checkQuiet();
     this.#updateHold();
-  }
-
-  /** Updates the cost per item of the chunk's task (its message ran `runTime` ms). */
-  #measure(chunk: Chunk, runTime: number): void {
-    const perItem = runTime / Math.max(1, chunk.batchItems);
-    const before = this.#costs.get(chunk.spec);
-    this.#costs.set(chunk.spec, before === undefined ? perItem : 0.75 * before + 0.25 * perItem);
   }
 
   /** After close(): once no work is left, shut the executor down. */

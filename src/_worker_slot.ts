@@ -22,18 +22,15 @@ import type { Clock, TimerHandle } from "./_clock.ts";
 import type { ExecutorChunk, ExecutorOutcome } from "./_executor.ts";
 import {
   type BatchDoneTuple,
-  type ChunkItems,
   type DoneTuple,
   type FromWorker,
   isTuple,
-  packNumbers,
   type TaskSpec,
-  type ToWorker,
   type WorkerMessage,
 } from "./_protocol.ts";
-import { fromErrorData, RemoteError, TaskTimeoutError, WorkerCrashedError } from "./errors.ts";
+import { RemoteError, TaskTimeoutError, WorkerCrashedError } from "./errors.ts";
 import type { ExitStatus, Transport, TransportFactory, WorkerPermissions } from "./_transport.ts";
-import { registeredModule } from "./_wasm_registry.ts";
+import { exitReport, SlotWire } from "./_slot_wire.ts";
 
 /** Why a slot ended. */
 export type SlotEnd =
@@ -130,10 +127,7 @@ export class WorkerSlot {
   #state: SlotState;
   /** Chunks sent to the worker (what `maxTasks` counts). */
   #sent = 0;
-  /** Numbers of the task specs this worker was sent. */
-  readonly #tasks = new Map<TaskSpec, number>();
-  /** Keys of the WASM modules this worker was sent. */
-  readonly #wasm = new Set<string>();
+  readonly #wire: SlotWire;
 
   /** Starts the worker and sends it the initializer; throws when the worker cannot start. */
   constructor(options: SlotOptions, events: SlotEvents) {
@@ -145,6 +139,7 @@ export class WorkerSlot {
       message: (message) => this.#onMessage(message),
       exit: (error, status) => this.#onExit(error, status),
     }, { name: options.name, permissions: options.permissions });
+    this.#wire = new SlotWire(this.#transport, options.onWasmSent);
     this.#transport.post({
       type: "init",
       initializer: options.initializer,
@@ -222,7 +217,7 @@ export class WorkerSlot {
     if (state.state !== "idle" && state.state !== "busy") {
       throw new Error(`Worker ${this.name} cannot take a chunk while ${state.state}`);
     }
-    this.#send(chunks);
+    this.#wire.send(chunks);
     this.#sent += chunks.length;
     const flight: Flight = {
       chunks: new Map(chunks.map((chunk) => [chunk.id, true])),
@@ -300,33 +295,6 @@ export class WorkerSlot {
     this.#state = { state: "retiring", timer };
   }
 
-  #send(chunks: readonly ExecutorChunk[]): void {
-    const { spec, star } = chunks[0];
-    if (spec.kind === "wasm" && !this.#wasm.has(spec.key)) {
-      this.#transport.post({ type: "wasm", key: spec.key, module: registeredModule(spec.key) });
-      this.#wasm.add(spec.key);
-      this.#options.onWasmSent?.();
-    }
-    let task = this.#tasks.get(spec);
-    if (task === undefined) {
-      task = this.#tasks.size;
-      this.#transport.post({ type: "task", task, spec });
-      this.#tasks.set(spec, task);
-    }
-    const flag = star ? 1 : 0;
-    if (chunks.length === 1) {
-      const items = wireItems(chunks[0]);
-      const message: ToWorker = [chunks[0].id, task, items, flag];
-      if (items instanceof Float64Array) this.#transport.post(message, [items.buffer]);
-      else this.#transport.post(message);
-      return;
-    }
-    const items = chunks.map(wireItems);
-    const transfer: Transferable[] = [];
-    for (const list of items) if (list instanceof Float64Array) transfer.push(list.buffer);
-    this.#transport.post([chunks.map((chunk) => chunk.id), task, items, flag], transfer);
-  }
-
   #onMessage(message: FromWorker): void {
     if (isTuple<DoneTuple | BatchDoneTuple, WorkerMessage>(message)) {
       const [ids, results] = message;
@@ -364,18 +332,7 @@ export class WorkerSlot {
         });
         return;
       case "exit": {
-        const status = message.reason === "exit" ? { code: message.code ?? 0 } : undefined;
-        const what = message.reason === "close"
-          ? "Worker called close() before the task finished"
-          : message.reason === "exit"
-          ? `Worker called Deno.exit(${message.code ?? ""}) before the task finished`
-          : message.reason === "oom"
-          ? `Worker ran out of memory: ${message.error?.message}`
-          : `Worker had an uncaught error: ${message.error?.name}: ${message.error?.message}`;
-        const cause = message.reason === "oom"
-          ? undefined
-          : message.error && fromErrorData(message.error);
-        const error = new WorkerCrashedError(what, cause === undefined ? undefined : { cause });
+        const { error, status } = exitReport(message);
         this.#onExit(error, status, message.held);
         return;
       }
@@ -491,10 +448,4 @@ export class WorkerSlot {
     }
     this.#events.ended(this, end);
   }
-}
-
-/** A chunk's items as they travel: plain numbers of a plain chunk packed into a Float64Array. */
-function wireItems(chunk: ExecutorChunk): ChunkItems {
-  if (chunk.items instanceof Float64Array || chunk.star) return chunk.items;
-  return packNumbers(chunk.items) ?? chunk.items;
 }

@@ -9,7 +9,8 @@
  */
 
 import type { AsyncResult, AsyncResultCallbacks } from "./async_result.ts";
-import { realClock, weakClock } from "./_clock.ts";
+import { realClock } from "./_clock.ts";
+import { poolSettings } from "./_pool_settings.ts";
 import { executorFor } from "./backend.ts";
 import { asyncCall, type MapCall, runMap, streamMap } from "./_calls.ts";
 import type {
@@ -74,34 +75,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
    */
   constructor(options: PoolOptions = {}) {
     super();
-    if (options === null || typeof options !== "object") {
-      throw new TypeError("Argument options must be an object");
-    }
-    this.#size = optionalInteger(options.size, "size") ?? navigator.hardwareConcurrency ?? 1;
-    const initializer = options.initializer === undefined
-      ? undefined
-      : toTaskSpec(options.initializer);
-    const initArgs = options.initArgs === undefined
-      ? []
-      : argumentTuple(options.initArgs, "initArgs");
-    cloneableTuple(initArgs, "initArgs");
-    const maxTasksPerWorker = optionalInteger(options.maxTasksPerWorker, "maxTasksPerWorker");
-    const maxQueue = optionalInteger(options.maxQueue, "maxQueue", 0);
-    const maxHeapMb = optionalInteger(options.maxHeapMb, "maxHeapMb");
-    this.#taskTimeout = optionalTimeout(options.taskTimeout, "taskTimeout");
-    const executor = executorFor(options.backend, {
-      size: this.#size,
-      name: options.name ?? "multipool",
-      permissions: options.permissions,
-      initializer,
-      initArgs,
-      initTimeout: this.#taskTimeout,
-      maxTasksPerWorker,
-      maxHeapMb,
-      // Back-off and initializer timers must not keep an idle pool's script alive.
-      clock: weakClock,
-    });
-    this.#scheduler = new Scheduler(executor, { maxQueue, clock: realClock });
+    const settings = poolSettings(options);
+    this.#size = settings.size;
+    this.#taskTimeout = settings.taskTimeout;
+    const executor = executorFor(options.backend, settings.backend);
+    this.#scheduler = new Scheduler(executor, { maxQueue: settings.maxQueue, clock: realClock });
   }
 
   /** Number of workers the pool keeps. */

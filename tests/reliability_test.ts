@@ -316,8 +316,8 @@ for (const backend of BACKENDS) {
           pool,
           () => {
             const running = pool.apply(faulty.chaos, ["hang", 0], { signal: controller.signal });
-            // Aborted once it runs (next to the bystander), however long the workers take to start.
-            until(() => pool.stats().busy === 2, "the task to start")
+            // Aborted once it runs (nothing left queued), however long the workers take to start.
+            until(() => pool.stats().queued === 0 && pool.stats().busy >= 1, "the task to start")
               .then(() => controller.abort(new RangeError("stop now")));
             return running;
           },

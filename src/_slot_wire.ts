@@ -1,0 +1,91 @@
+/**
+ * How a worker slot puts chunks on the wire and reads a worker's exit
+ * report: each task spec and WASM module goes to a worker once (later
+ * chunks refer to the task by number), a chunk of plain numbers travels
+ * packed in a transferred `Float64Array`, and several chunks of one task go
+ * in one message.
+ *
+ * @module
+ */
+
+import type { ExecutorChunk } from "./_executor.ts";
+import {
+  type ChunkItems,
+  packNumbers,
+  type TaskSpec,
+  type ToWorker,
+  type WorkerMessage,
+} from "./_protocol.ts";
+import { fromErrorData, WorkerCrashedError } from "./errors.ts";
+import type { ExitStatus, Transport } from "./_transport.ts";
+import { registeredModule } from "./_wasm_registry.ts";
+
+/** The sending side of one worker's protocol. */
+export class SlotWire {
+  readonly #transport: Transport;
+  readonly #onWasmSent: (() => void) | undefined;
+  /** Numbers of the task specs this worker was sent. */
+  readonly #tasks = new Map<TaskSpec, number>();
+  /** Keys of the WASM modules this worker was sent. */
+  readonly #wasm = new Set<string>();
+
+  constructor(transport: Transport, onWasmSent?: () => void) {
+    this.#transport = transport;
+    this.#onWasmSent = onWasmSent;
+  }
+
+  /** Sends `chunks` (of one task) in one message; throws when they cannot be sent. */
+  send(chunks: readonly ExecutorChunk[]): void {
+    const { spec, star } = chunks[0];
+    if (spec.kind === "wasm" && !this.#wasm.has(spec.key)) {
+      this.#transport.post({ type: "wasm", key: spec.key, module: registeredModule(spec.key) });
+      this.#wasm.add(spec.key);
+      this.#onWasmSent?.();
+    }
+    let task = this.#tasks.get(spec);
+    if (task === undefined) {
+      task = this.#tasks.size;
+      this.#transport.post({ type: "task", task, spec });
+      this.#tasks.set(spec, task);
+    }
+    const flag = star ? 1 : 0;
+    if (chunks.length === 1) {
+      const items = wireItems(chunks[0]);
+      const message: ToWorker = [chunks[0].id, task, items, flag];
+      if (items instanceof Float64Array) this.#transport.post(message, [items.buffer]);
+      else this.#transport.post(message);
+      return;
+    }
+    const items = chunks.map(wireItems);
+    const transfer: Transferable[] = [];
+    for (const list of items) if (list instanceof Float64Array) transfer.push(list.buffer);
+    this.#transport.post([chunks.map((chunk) => chunk.id), task, items, flag], transfer);
+  }
+}
+
+/** A chunk's items as they travel: plain numbers of a plain chunk packed into a Float64Array. */
+function wireItems(chunk: ExecutorChunk): ChunkItems {
+  if (chunk.items instanceof Float64Array || chunk.star) return chunk.items;
+  return packNumbers(chunk.items) ?? chunk.items;
+}
+
+/** The error and exit status an `exit` report stands for. */
+export function exitReport(
+  message: Extract<WorkerMessage, { type: "exit" }>,
+): { error: WorkerCrashedError; status: ExitStatus | undefined } {
+  const status = message.reason === "exit" ? { code: message.code ?? 0 } : undefined;
+  const what = message.reason === "close"
+    ? "Worker called close() before the task finished"
+    : message.reason === "exit"
+    ? `Worker called Deno.exit(${message.code ?? ""}) before the task finished`
+    : message.reason === "oom"
+    ? `Worker ran out of memory: ${message.error?.message}`
+    : `Worker had an uncaught error: ${message.error?.name}: ${message.error?.message}`;
+  const cause = message.reason === "oom"
+    ? undefined
+    : message.error && fromErrorData(message.error);
+  return {
+    error: new WorkerCrashedError(what, cause === undefined ? undefined : { cause }),
+    status,
+  };
+}
