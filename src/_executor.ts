@@ -82,8 +82,11 @@ export interface Executor {
    * are gone.
    */
   shutdown(): Promise<void>;
-  /** Stops every worker now; chunks it held are not reported. */
-  terminate(): void;
+  /**
+   * Stops every worker now; chunks it held are not reported. A remote
+   * executor returns a promise that settles once its connection is closed.
+   */
+  terminate(): void | Promise<void>;
   stats(): ExecutorStats;
 }
 

@@ -137,6 +137,8 @@ export class Scheduler {
   #completed = 0;
   #failed = 0;
   #dispatching = false;
+  /** Settles once the executor has stopped after terminate(). */
+  #terminated: Promise<void> | undefined;
 
   /** Creates the executor; throws what it throws (no worker is left running). */
   constructor(executor: ExecutorFactory, options: SchedulerOptions = {}) {
@@ -219,18 +221,22 @@ export class Scheduler {
     }
     return this.#changed.until(() =>
       this.#phase.state === "stopped" || this.#phase.state === "terminated"
-    );
+    ).then(() => this.#terminated);
   }
 
-  /** Rejects every chunk not settled yet with {@linkcode PoolClosedError} and stops the executor. */
-  terminate(): void {
-    if (this.#phase.state === "terminated") return;
+  /**
+   * Rejects every chunk not settled yet with {@linkcode PoolClosedError} and
+   * stops the executor; resolves once it has stopped.
+   */
+  terminate(): Promise<void> {
+    if (this.#terminated !== undefined) return this.#terminated;
     this.#phase = { state: "terminated" };
     const error = new PoolClosedError("Pool was terminated before the task finished");
     const pending = [...this.#preparing, ...this.#queue.drain(), ...this.#active.values()];
-    this.#executor.terminate();
+    this.#terminated = Promise.resolve(this.#executor.terminate());
     for (const chunk of pending) this.#settle(chunk, { ok: false, error });
     this.#changed.notify();
+    return this.#terminated;
   }
 
   /** Counts and timings of chunks, with the executor's counts. */

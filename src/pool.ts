@@ -372,8 +372,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * ```
    */
   terminate(): Promise<void> {
-    this.#scheduler.terminate();
-    return Promise.resolve();
+    return this.#scheduler.terminate();
   }
 
   /** Closes the pool and waits for queued work (graceful, unlike Python's `with Pool()`). */
