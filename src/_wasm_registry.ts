@@ -14,6 +14,8 @@
 import { importProblem } from "./_wasm_call.ts";
 
 const modules = new Map<string, WebAssembly.Module>();
+/** The bytes each module was compiled from (a remote backend ships them to its workers). */
+const sources = new Map<string, Uint8Array<ArrayBuffer>>();
 const pending = new Map<string, Promise<WebAssembly.Module>>();
 const loaders = new Map<string, URL>();
 const urlKeys = new Map<string, Promise<string>>();
@@ -92,7 +94,7 @@ export function registerModule(source: URL | BufferSource): Promise<string> {
 
 async function registerBytes(bytes: BufferSource, label: string): Promise<string> {
   const key = `sha256:${await sha256(bytes)}`;
-  await (modules.get(key) ?? pending.get(key) ?? track(key, compile(key, bytes, label)));
+  await addModule(key, bytes, label);
   return key;
 }
 
@@ -107,12 +109,35 @@ async function compile(
   bytes: BufferSource,
   label: string,
 ): Promise<WebAssembly.Module> {
-  const module = await WebAssembly.compile(bytes);
+  const copy = ArrayBuffer.isView(bytes)
+    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice()
+    : new Uint8Array(bytes).slice();
+  const module = await WebAssembly.compile(copy);
   compiles++;
   const problem = importProblem(module, `WASM module ${label}`);
   if (problem !== undefined) throw new TypeError(problem);
   modules.set(key, module);
+  sources.set(key, copy);
   return module;
+}
+
+/** The bytes the module of `key` was compiled from, or `undefined` when it is not compiled. */
+export function moduleBytes(key: string): Uint8Array<ArrayBuffer> | undefined {
+  return sources.get(key);
+}
+
+/**
+ * Compiles `bytes` under `key` unless a module is registered under it
+ * already (a remote worker registers what a caller uploaded).
+ */
+export function addModule(
+  key: string,
+  bytes: BufferSource,
+  label: string = key,
+): Promise<WebAssembly.Module> {
+  const module = modules.get(key);
+  if (module !== undefined) return Promise.resolve(module);
+  return pending.get(key) ?? track(key, compile(key, bytes, label));
 }
 
 async function fetchBytes(url: URL): Promise<ArrayBuffer> {
@@ -130,7 +155,8 @@ async function fetchBytes(url: URL): Promise<ArrayBuffer> {
   return await response.arrayBuffer();
 }
 
-async function sha256(bytes: BufferSource): Promise<string> {
+/** Hex SHA-256 of `bytes`. */
+export async function sha256(bytes: BufferSource): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
