@@ -77,6 +77,13 @@ export interface Executor {
   /** Stops chunk `id` (timeout, abort): its outcome is no longer wanted. */
   cancel(id: number): void;
   /**
+   * Optional: chunk `id` is no longer wanted (a caller left an `imap`
+   * early). An executor that has it implements it when dropping such a
+   * chunk is cheap (a remote queue: take it back, stop it); without it the
+   * chunk finishes and its outcome is dropped.
+   */
+  abandon?(id: number): void;
+  /**
    * No more chunks will come: lets workers still starting finish starting
    * (their initializer runs), then stops every worker. Resolves when all
    * are gone.

@@ -150,6 +150,11 @@ export class NatsExecutor implements Executor {
     queueMicrotask(() => this.#events.available());
   }
 
+  /** A chunk out on the queue is taken back as cheaply as it is cancelled. */
+  abandon(id: number): void {
+    this.cancel(id);
+  }
+
   shutdown(): Promise<void> {
     return this.#stopping ??= this.#link.close();
   }

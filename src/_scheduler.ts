@@ -54,7 +54,11 @@ export type OutcomeHandler = (outcome: ChunkOutcome) => void;
 
 /** A submitted chunk. */
 export interface Ticket {
-  /** Drops the chunk if it has not started; a running one finishes and its outcome is dropped. */
+  /**
+   * Drops the chunk if it has not started; a running one finishes and its
+   * outcome is dropped, unless the executor can abandon it (a remote
+   * executor takes it off its queue and stops it).
+   */
   cancel(): void;
 }
 
@@ -388,6 +392,13 @@ export class Scheduler {
   /** A caller drops a chunk it no longer wants: only one that has not started. */
   #cancel(chunk: Chunk): void {
     const state = chunk.status.state;
+    if (state === "offered" || state === "running") {
+      // An executor that can take the chunk back (a remote queue) does; else it finishes.
+      if (this.#executor.abandon === undefined) return;
+      this.#settle(chunk, { ok: false, error: new Error("Chunk was abandoned by its caller") }, false);
+      this.#executor.abandon(chunk.id);
+      return;
+    }
     if (state !== "queued" && state !== "preparing") return;
     if (state === "queued") this.#queue.remove(chunk);
     const error = new Error("Chunk was cancelled before it started");
