@@ -139,16 +139,3 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-
-/** Milliseconds `promise` took to settle, and how. */
-export async function timed<T>(
-  promise: Promise<T>,
-): Promise<{ ms: number; value?: T; error?: unknown }> {
-  const start = performance.now();
-  try {
-    const value = await promise;
-    return { ms: performance.now() - start, value };
-  } catch (error) {
-    return { ms: performance.now() - start, error };
-  }
-}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { kernels, Pool, PoolClosedError, RemoteError, taskModule } from "../mod.ts";
-import { tasks } from "./_helpers.ts";
+import { delay, tasks } from "./_helpers.ts";
 import { eventually, natsTasks, natsTest, withCluster } from "./_nats_helpers.ts";
 
 natsTest("nats: the whole Pool API runs on remote worker processes", async (t) => {
@@ -160,7 +160,7 @@ natsTest(
         const pool = new Pool({ size: 1, backend: cluster.backend() });
         const slow = pool.apply(tasks.sleepEcho, [30_000, "late"]).catch((error) => error);
         const queued = pool.apply(tasks.square, [2]).catch((error) => error);
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await delay(300);
         const start = performance.now();
         await pool.terminate();
         assert.ok(performance.now() - start < 3_000, "terminate() returned in bounded time");
