@@ -137,7 +137,7 @@ export interface WorkerProcessOptions {
 }
 
 /**
- * Starts `deno run -A worker_cli.ts --servers <url> ...` and waits for its
+ * Starts `deno run -A --no-lock worker_cli.ts --servers <url> ...` and waits for its
  * ready line.
  *
  * @throws {Error} with its output when it exits or does not get ready within 30 s.
@@ -150,6 +150,8 @@ export async function startWorker(
     args: [
       "run",
       "-A",
+      // Task modules a test serves from a random port must not land in the project's lock file.
+      "--no-lock",
       WORKER_CLI.href,
       "--servers",
       url,
