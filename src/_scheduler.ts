@@ -395,7 +395,8 @@ export class Scheduler {
     if (state === "offered" || state === "running") {
       // An executor that can take the chunk back (a remote queue) does; else it finishes.
       if (this.#executor.abandon === undefined) return;
-      this.#settle(chunk, { ok: false, error: new Error("Chunk was abandoned by its caller") }, false);
+      const error = new Error("Chunk was abandoned by its caller");
+      this.#settle(chunk, { ok: false, error }, false);
       this.#executor.abandon(chunk.id);
       return;
     }
