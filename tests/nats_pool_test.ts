@@ -136,7 +136,7 @@ natsTest("nats: the whole Pool API runs on remote worker processes", async (t) =
         await eventually(() => pool.stats().alive === 2, "both workers are heard from");
         const stats = pool.stats();
         assert.equal(stats.size, 4);
-        assert.ok(stats.completed > 300, `completed ${stats.completed}`);
+        assert.ok(stats.completed >= 250, `completed ${stats.completed}`);
         assert.ok(stats.runTime.p50 > 0);
       });
 
