@@ -19,7 +19,7 @@ import {
   startWorker,
   type WorkerProcess,
 } from "../scripts/local_cluster.ts";
-import { jetstreamManager, openConnection } from "../src/_nats_client.ts";
+import { type JetStreamManager, jetstreamManager, openConnection } from "../src/_nats_client.ts";
 import { poolNames } from "../src/_nats_wire.ts";
 
 /** Typed references to the NATS fixture tasks. */
@@ -48,6 +48,8 @@ export interface Cluster {
   addWorker(name: string, args?: readonly string[]): Promise<WorkerProcess>;
   /** Messages in the pool's work-queue stream now. */
   queued(): Promise<number>;
+  /** Chunks delivered to workers and not acked yet, now. */
+  unacked(): Promise<number>;
 }
 
 /** How {@linkcode withCluster} starts the cluster. */
@@ -88,7 +90,8 @@ export async function withCluster(
     workers,
     backend: (extra = {}) => nats({ servers: server.url, pool, ...options.connect, ...extra }),
     addWorker,
-    queued: () => queuedMessages(server.url, pool, options.connect ?? {}),
+    queued: () => inspect(server.url, options.connect ?? {}, (jsm) => queuedIn(jsm, pool)),
+    unacked: () => inspect(server.url, options.connect ?? {}, (jsm) => unackedIn(jsm, pool)),
   };
   try {
     await Promise.all(Array.from({ length: options.workers }, (_, i) => addWorker(`w${i + 1}`)));
@@ -114,7 +117,12 @@ function connectFlags(connect: NatsOptions | undefined): string[] {
   return flags;
 }
 
-async function queuedMessages(url: string, pool: string, connect: NatsOptions): Promise<number> {
+/** Runs `read` on a connection of its own to the server. */
+async function inspect<T>(
+  url: string,
+  connect: NatsOptions,
+  read: (jsm: JetStreamManager) => Promise<T>,
+): Promise<T> {
   const nc = await openConnection({
     servers: [url],
     token: connect.token,
@@ -122,11 +130,19 @@ async function queuedMessages(url: string, pool: string, connect: NatsOptions): 
     pass: connect.pass,
   });
   try {
-    const jsm = await jetstreamManager(nc);
-    return (await jsm.streams.info(poolNames(pool).stream)).state.messages;
+    return await read(await jetstreamManager(nc));
   } finally {
     await nc.close();
   }
+}
+
+async function queuedIn(jsm: JetStreamManager, pool: string): Promise<number> {
+  return (await jsm.streams.info(poolNames(pool).stream)).state.messages;
+}
+
+async function unackedIn(jsm: JetStreamManager, pool: string): Promise<number> {
+  const names = poolNames(pool);
+  return (await jsm.consumers.info(names.stream, names.consumer)).num_ack_pending;
 }
 
 /** Polls `check` every 50 ms until it holds; fails after `ms`. */

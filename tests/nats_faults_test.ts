@@ -169,3 +169,35 @@ natsTest(
     });
   },
 );
+
+natsTest(
+  "nats: a worker holds at most --concurrency + --prefetch chunks; the rest wait in the queue",
+  async () => {
+    const args = ["--concurrency", "1", "--prefetch", "2", "--ack-wait", "1s"];
+    await withCluster({ workers: 1, args }, async (cluster) => {
+      await using pool = new Pool({ size: 4, backend: cluster.backend() });
+      const items = Array.from({ length: 12 }, (_, i): [number, number] => [150, i]);
+      const mapped = pool.starmap(tasks.sleepEcho, items, { chunksize: 1 });
+      await delay(400);
+      const [unacked, queued] = [await cluster.unacked(), await cluster.queued()];
+      assert.ok(unacked >= 1 && unacked <= 3, `${unacked} chunks delivered and not acked`);
+      assert.ok(queued >= unacked + 4, `${queued} messages in the stream`);
+      assert.deepEqual(await mapped, items.map(([, i]) => i));
+    });
+  },
+);
+
+natsTest("nats: a chunk longer than the ack wait is heartbeated, not delivered again", async () => {
+  await withCluster({ workers: 2, args: ONE_AT_A_TIME }, async (cluster) => {
+    {
+      await using pool = new Pool({ size: 1, backend: cluster.backend() });
+      assert.equal(await pool.apply(tasks.sleepEcho, [2_500, "long"]), "long");
+    }
+    const ran = await Promise.all(cluster.workers.map(async (worker) => {
+      await worker.stop();
+      const line = worker.lines.find((l) => / stopped: ran \d+ chunks/.test(l)) ?? "";
+      return Number(/ran (\d+) chunks/.exec(line)?.[1]);
+    }));
+    assert.deepEqual(ran.toSorted(), [0, 1], "the chunk ran once, on one worker");
+  });
+});
