@@ -248,10 +248,10 @@ export class NatsExecutor implements Executor {
         conn.store.delete(object);
         return;
       }
-      conn.store.get(object).then(
-        (bytes) => this.#settleWith(decode<ResultMessage>(bytes)),
-        (error) => this.#fail(message.id, error),
-      ).finally(() => conn.store.delete(object));
+      conn.store.get(object)
+        .then((bytes) => this.#settleWith(decode<ResultMessage>(bytes)))
+        .catch((error) => this.#fail(message.id, error))
+        .finally(() => conn.store.delete(object));
       return;
     }
     this.#settleWith(message);

@@ -125,7 +125,8 @@ export class HeldChunks {
       dropping: false,
     };
     this.#held.set(key, held);
-    this.#start(held);
+    // Whatever goes wrong on the way (a closed connection), the chunk goes back to the queue.
+    this.#start(held).catch(() => this.#letGo(held, NAK));
   }
 
   /** Stops the chunks a caller no longer wants. */
@@ -168,7 +169,7 @@ export class HeldChunks {
     try {
       chunk = await this.#input.load(message);
     } catch (error) {
-      return this.#answer(held, this.#failure(message, error, undefined));
+      return await this.#answer(held, this.#failure(message, error, undefined));
     }
     if (held.cancelled) return this.#letGo(held, ACK);
     if (this.#releasing) return this.#letGo(held, NAK);
@@ -195,7 +196,7 @@ export class HeldChunks {
         results: outcome.results,
       }
       : this.#failure(message, outcome.error, outcome.partial);
-    this.#answer(held, result);
+    this.#answer(held, result).catch(() => this.#letGo(held, NAK));
   }
 
   #failure(message: WorkMessage, error: unknown, partial: ArrayLike<unknown> | undefined) {

@@ -21,6 +21,10 @@ import type { PoolNames } from "./_nats_wire.ts";
 
 /** How long a pull request waits at the server for chunks. */
 const PULL_EXPIRES_MS = 10_000;
+/** After this long past a request's expiry, what it still owed counts as lost (the server forgot it). */
+const LOST_AFTER_MS = 2_000;
+/** Pause before asking again after the server refused a request (no stream, no consumer...). */
+const TROUBLE_PAUSE_MS = 1_000;
 
 /** See the module doc. */
 export class Puller {
@@ -28,6 +32,11 @@ export class Puller {
   readonly #next: string;
   readonly #inbox = `_INBOX.${nuid.next()}`;
   readonly #room: () => number;
+  readonly #onTrouble: (status: string) => void;
+  #pause: ReturnType<typeof setTimeout> | undefined;
+  readonly #watchdog: ReturnType<typeof setInterval>;
+  /** When the last request was sent: every request has ended by then plus its expiry. */
+  #lastRequest = 0;
   readonly #subscription: Subscription;
   /** Chunks asked for and neither delivered nor given up by the server. */
   #requested = 0;
@@ -38,11 +47,22 @@ export class Puller {
   constructor(
     nc: NatsConnection,
     names: PoolNames,
-    options: { room(): number; onChunk(msg: Msg): void },
+    options: {
+      room(): number;
+      onChunk(msg: Msg): void;
+      /** The server refused a request (other than by its expiry): it is asked again in a second. */
+      onTrouble(status: string): void;
+    },
   ) {
     this.#nc = nc;
     this.#next = `$JS.API.CONSUMER.MSG.NEXT.${names.stream}.${names.consumer}`;
     this.#room = options.room;
+    this.#onTrouble = options.onTrouble;
+    // A request the server forgets (its consumer deleted and made again) sends no status.
+    this.#watchdog = setInterval(() => {
+      if (this.#requested === 0) return;
+      if (Date.now() - this.#lastRequest > PULL_EXPIRES_MS + LOST_AFTER_MS) this.reset();
+    }, PULL_EXPIRES_MS / 2);
     this.#subscription = nc.subscribe(this.#inbox, {
       callback: (_error, msg) => {
         const code = msg.headers?.code ?? 0;
@@ -58,7 +78,7 @@ export class Puller {
 
   /** Asks for more chunks if there is room (soon: calls in one turn make one request). */
   pump(): void {
-    if (this.#scheduled || this.#stopped) return;
+    if (this.#scheduled || this.#stopped || this.#pause !== undefined) return;
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
@@ -66,6 +86,7 @@ export class Puller {
       const want = this.#room() - this.#requested;
       if (want < 1) return;
       this.#requested += want;
+      this.#lastRequest = Date.now();
       this.#nc.publish(
         this.#next,
         JSON.stringify({ batch: want, expires: PULL_EXPIRES_MS * 1e6 }),
@@ -74,7 +95,7 @@ export class Puller {
     });
   }
 
-  /** After a reconnect: the server forgot the requests of the old connection. */
+  /** After a reconnect, or a new consumer: the server forgot the requests made before. */
   reset(): void {
     this.#requested = 0;
     this.pump();
@@ -83,20 +104,33 @@ export class Puller {
   /** No more requests; chunks of requests still open keep arriving until the subscription ends. */
   stop(): void {
     this.#stopped = true;
+    clearTimeout(this.#pause);
+    clearInterval(this.#watchdog);
   }
 
   /** Ends the subscription. */
   close(): void {
-    this.#stopped = true;
+    this.stop();
     this.#subscription.unsubscribe();
   }
 
   #onStatus(msg: Msg): void {
-    const pending = Number(msg.headers?.get("Nats-Pending-Messages"));
+    const header = msg.headers?.get("Nats-Pending-Messages") ?? "";
+    const pending = Number(header);
     // Without the header (e.g. 409 Exceeded MaxWaiting) the whole request is gone: ask again.
-    this.#requested = Number.isInteger(pending) && msg.headers?.get("Nats-Pending-Messages") !== ""
+    this.#requested = header !== "" && Number.isInteger(pending)
       ? Math.max(0, this.#requested - pending)
       : 0;
-    this.pump();
+    const code = msg.headers?.code ?? 0;
+    if (code === 408) {
+      this.pump();
+      return;
+    }
+    this.#onTrouble(`${code} ${msg.headers?.description ?? ""}`.trim());
+    clearTimeout(this.#pause);
+    this.#pause = setTimeout(() => {
+      this.#pause = undefined;
+      this.pump();
+    }, TROUBLE_PAUSE_MS);
   }
 }

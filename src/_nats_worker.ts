@@ -57,6 +57,9 @@ export interface NatsWorkerSettings extends ConnectSettings {
 /** Redelivery settings of a new consumer. */
 export const CONSUMER_DEFAULTS = { ackWait: 30_000, maxDeliveries: 5 } as const;
 
+/** Pause before making a deleted stream and consumer again. */
+const RECOVER_DELAY_MS = 2_000;
+
 /** Delay of a presence message after the worker turned idle or busy. */
 const ANNOUNCE_DELAY_MS = 50;
 
@@ -80,6 +83,7 @@ export class NatsWorker {
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #stopping: Promise<void> | undefined;
   #announcing: ReturnType<typeof setTimeout> | undefined;
+  #recovering = false;
 
   private constructor(
     settings: NatsWorkerSettings,
@@ -107,6 +111,7 @@ export class NatsWorker {
     const capacity = settings.concurrency + settings.prefetch;
     this.#puller = new Puller(nc, this.#names, {
       room: () => capacity - this.#held.size,
+      onTrouble: (status) => this.#recover(status),
       onChunk: (msg: Msg) => {
         const idle = this.#held.size === 0;
         this.#held.take(msg, this.#stopping !== undefined);
@@ -212,6 +217,30 @@ export class NatsWorker {
     this.#puller.close();
     await this.#scheduler.terminate();
     await settledWithin([this.#nc.close()], 2_000);
+  }
+
+  /**
+   * The server refused a pull (the stream or consumer was deleted?): say so,
+   * and after a pause (server 2.9 mishandles a stream made again at once)
+   * create them again.
+   */
+  #recover(status: string): void {
+    if (this.#recovering) return;
+    this.#recovering = true;
+    console.error(`multipool worker ${this.#settings.name}: the server refused a pull (${status})`);
+    setTimeout(() => {
+      if (this.#stopping !== undefined || this.#nc.isClosed()) return;
+      jetstreamManager(this.#nc, { checkAPI: false }).then(async (jsm) => {
+        await ensureStream(jsm, this.#names);
+        await ensureConsumer(jsm, this.#names, this.#settings, CONSUMER_DEFAULTS);
+        this.#puller.reset();
+      }).catch((error) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        console.error(
+          `multipool worker ${this.#settings.name}: cannot make the stream again: ${reason}`,
+        );
+      }).finally(() => this.#recovering = false);
+    }, RECOVER_DELAY_MS);
   }
 
   #watch(): void {

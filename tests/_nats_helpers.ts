@@ -50,6 +50,8 @@ export interface Cluster {
   queued(): Promise<number>;
   /** Chunks delivered to workers and not acked yet, now. */
   unacked(): Promise<number>;
+  /** Deletes the pool's stream (and so its consumer), as an administrator might. */
+  deleteStream(): Promise<void>;
 }
 
 /** How {@linkcode withCluster} starts the cluster. */
@@ -92,6 +94,10 @@ export async function withCluster(
     addWorker,
     queued: () => inspect(server.url, options.connect ?? {}, (jsm) => queuedIn(jsm, pool)),
     unacked: () => inspect(server.url, options.connect ?? {}, (jsm) => unackedIn(jsm, pool)),
+    deleteStream: () =>
+      inspect(server.url, options.connect ?? {}, async (jsm) => {
+        await jsm.streams.delete(poolNames(pool).stream);
+      }),
   };
   try {
     await Promise.all(Array.from({ length: options.workers }, (_, i) => addWorker(`w${i + 1}`)));
