@@ -79,7 +79,14 @@ export {
   type WasmResultKind,
 } from "./src/wasm.ts";
 
-export { Group, type GroupMapOptions, type GroupOptions, type MapFn } from "./src/group.ts";
+export {
+  Group,
+  type GroupApplyAsyncOptions,
+  type GroupApplyOptions,
+  type GroupMapOptions,
+  type GroupOptions,
+  type MapFn,
+} from "./src/group.ts";
 export { Job, type JobFn, joinAll, type JoinAllOptions, spawn } from "./src/job.ts";
 export { sleep, type SleepOptions } from "./src/sleep.ts";
 export { type JoinOptions, withTimeout, type WithTimeoutOptions } from "./src/timeout.ts";

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { settlesWithin } from "./_wait.ts";
+
 interface Waiter {
   readonly ready: () => boolean;
   readonly resolve: () => void;
@@ -49,6 +51,19 @@ export class Condition {
       this.#waiters.add(waiter);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
+  }
+
+  /**
+   * Like {@linkcode Condition.until} for at most `ms` milliseconds (`0`:
+   * only look now): resolves `true` once `ready()` holds, `false` when the
+   * time ran out first (the waiter is removed then).
+   */
+  async untilWithin(ready: () => boolean, ms: number): Promise<boolean> {
+    if (ready()) return true;
+    const expired = new AbortController();
+    if (await settlesWithin(this.until(ready, expired.signal), ms)) return true;
+    expired.abort();
+    return false;
   }
 
   /** Resolves at the next {@linkcode Condition.notify}, whatever the state. */

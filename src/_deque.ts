@@ -37,6 +37,23 @@ export class Deque<T> {
     return this.#items[this.#head];
   }
 
+  /** The item `index` places behind the front (0: the front), left in place. */
+  at(index: number): T | undefined {
+    return index < 0 ? undefined : this.#items[this.#head + index];
+  }
+
+  /** Puts `items` back at the front, in their order (the first becomes the front). */
+  unshift(items: readonly T[]): void {
+    if (items.length === 0) return;
+    if (items.length <= this.#head) {
+      this.#head -= items.length;
+      for (let i = 0; i < items.length; i++) this.#items[this.#head + i] = items[i];
+      return;
+    }
+    this.#items = [...items, ...this.#items.slice(this.#head)];
+    this.#head = 0;
+  }
+
   /** Removes and returns every item for which `predicate` holds. */
   removeWhere(predicate: (item: T) => boolean): T[] {
     const removed: T[] = [];

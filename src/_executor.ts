@@ -37,6 +37,11 @@ export interface ExecutorEvents {
   started(id: number): void;
   /** Chunk `id` ended; reported once, and never for a chunk the scheduler cancelled. */
   settled(id: number, outcome: ExecutorOutcome): void;
+  /**
+   * Chunks it took but will not run (the worker they waited on ended before
+   * they started): the scheduler queues them again, ahead of the others.
+   */
+  returned(ids: readonly number[]): void;
   /** The executor may take more chunks now. */
   available(): void;
   /** No worker can be started (each one failed to): chunks waiting for one fail with `error`. */
@@ -64,14 +69,21 @@ export interface Executor {
    */
   prepare(spec: TaskSpec): Promise<void> | undefined;
   /**
-   * Takes `chunk` if it can start (or be queued by the executor) now and
-   * returns `true`, else `false`. Throws, and keeps nothing, when the chunk
-   * cannot be sent (an item that cannot be cloned).
+   * Takes the first chunks of `chunks` (consecutive chunks of one task, in
+   * queue order) that it can start, or hold to start soon, now, and returns
+   * how many: 0 when it can take none. It may send the ones it takes
+   * together (small calls coalesced into one message). `expectedMs` is how
+   * long they should take together, from what earlier calls of the task
+   * took (`undefined`: not known yet): a local executor queues work behind
+   * a running message on the same worker (pipelining) only when both are
+   * known to be short, so that long tasks never wait behind each other
+   * while another worker could take them. Throws, and keeps nothing, when
+   * they cannot be sent (an item that cannot be cloned).
    */
-  offer(chunk: ExecutorChunk): boolean;
+  offer(chunks: readonly ExecutorChunk[], expectedMs: number | undefined): number;
   /**
-   * How many more chunks it could take without their waiting in the
-   * scheduler's queue: free now, or as soon as starting workers are up.
+   * How many chunks it could start at once, or as soon as its starting
+   * workers are up: what `maxQueue` counts as room.
    */
   spare(): number;
   /** Stops chunk `id` (timeout, abort): its outcome is no longer wanted. */

@@ -1,9 +1,10 @@
 /**
  * The local executor: runs chunks on worker slots in this process (threads
- * today), kept by a {@linkcode Supervisor}. It routes each chunk to the
- * ready slot with the most room, remembers which slot holds which chunk
- * (to stop it on timeout or abort), and makes sure a WASM module is
- * compiled before a chunk that needs it is offered.
+ * today), kept by a {@linkcode Supervisor}. It routes each message of
+ * chunks to the slot with the fewest in flight (pipelining onto busy ones
+ * up to their depth), remembers which slot holds which chunk (to stop it on
+ * timeout or abort), and makes sure a WASM module is compiled before a
+ * chunk that needs it is offered.
  *
  * @module
  */
@@ -65,9 +66,14 @@ class LocalExecutor implements Executor {
           onWasmSent,
         }, slotEvents),
     }, {
+      started: (id) => this.#events.started(id),
       settled: (id, outcome) => {
         this.#holders.delete(id);
         this.#events.settled(id, outcome);
+      },
+      returned: (ids) => {
+        for (const id of ids) this.#holders.delete(id);
+        this.#events.returned(ids);
       },
       available: () => this.#events.available(),
       unavailable: (error) => this.#events.unavailable(error),
@@ -79,13 +85,18 @@ class LocalExecutor implements Executor {
     return ensureModule(spec.key).then(() => {});
   }
 
-  offer(chunk: ExecutorChunk): boolean {
-    const slot = this.#supervisor.pick();
-    if (slot === undefined) return false;
-    slot.run(chunk);
-    this.#holders.set(chunk.id, slot);
-    this.#events.started(chunk.id);
-    return true;
+  offer(chunks: readonly ExecutorChunk[], expectedMs: number | undefined): number {
+    const slot = this.#supervisor.pick(expectedMs);
+    if (slot === undefined) return 0;
+    const taken = chunks.length <= slot.capacity() ? chunks : chunks.slice(0, slot.capacity());
+    for (const chunk of taken) this.#holders.set(chunk.id, slot);
+    try {
+      slot.run(taken, expectedMs);
+    } catch (error) {
+      for (const chunk of taken) this.#holders.delete(chunk.id);
+      throw error;
+    }
+    return taken.length;
   }
 
   spare(): number {

@@ -5,11 +5,24 @@
  * abort or early `break` aborts and awaits its running jobs and closes the
  * source.
  *
+ * Where a failure (an item's, or the source's) surfaces depends on the kind:
+ * - `map` fails at once: every running item is aborted.
+ * - `imap` fails at the failed item's position: the results before it in
+ *   input order are yielded first (items before it that still run may
+ *   finish), items after it are aborted. A source error sits after the last
+ *   item pulled.
+ * - `imapUnordered` yields the results that had finished when the failure
+ *   arrived, then fails; running items are aborted.
+ *
  * @module
  */
 
 import { abortJob, type Job, type JobFn } from "./job.ts";
 import { isThenable } from "./_thenable.ts";
+import { describe } from "./task.ts";
+import { Condition } from "./_condition.ts";
+import type { GroupMapOptions } from "./group_options.ts";
+import { optionalInteger, optionalLimit, optionalSignal } from "./_validate.ts";
 
 /**
  * The function a map applies to each item, with the item's job signal.
@@ -30,16 +43,44 @@ export type MapFn<T, R> = (item: T, signal: AbortSignal) => R | PromiseLike<R>;
 /** Starts a job in the owning group; `onSettled` runs once when it settles. */
 export type SpawnItem = <R>(fn: JobFn<R>, onSettled: (job: Job<R>) => void) => Job<R>;
 
+/** Which method runs the stream: how results come out and where a failure surfaces. */
+export type MapKind = "map" | "imap" | "imapUnordered";
+
 /** Settings of one map run (already checked). */
 export interface MapStreamOptions {
   /** Items running at once. */
   limit: number;
   /** Items started and not yet consumed (running plus finished), at least `limit`. */
   buffersize: number;
-  /** Yield in input order (`imap`) or in completion order (`imapUnordered`). */
-  ordered: boolean;
-  /** Aborting it stops the map, which then throws `signal.reason`. */
+  /** `map` and `imap` yield in input order, `imapUnordered` in completion order. */
+  kind: MapKind;
+  /** Aborting it stops the map at once, which then throws `signal.reason`. */
   signal: AbortSignal | undefined;
+}
+
+/** Concurrency of a map in a group that has no limit. */
+const DEFAULT_MAP_LIMIT = 100;
+
+/**
+ * Checks the options of a group's map and fills in the defaults: `limit`
+ * defaults to and is capped by the group's (100 in a group without a
+ * limit), `buffersize` defaults to `2 * limit`.
+ */
+export function mapStreamOptions(
+  kind: MapKind,
+  groupLimit: number,
+  options: GroupMapOptions,
+): MapStreamOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Argument options must be an object such as { limit: 4 }, got ${describe(options)}`,
+    );
+  }
+  const defaultLimit = Number.isFinite(groupLimit) ? groupLimit : DEFAULT_MAP_LIMIT;
+  const limit = Math.min(optionalLimit(options.limit, "options.limit") ?? defaultLimit, groupLimit);
+  const buffersize = optionalInteger(options.buffersize, "options.buffersize") ?? 2 * limit;
+  const signal = optionalSignal(options.signal, "options.signal");
+  return { limit, buffersize, kind, signal };
 }
 
 /** The reason running items are aborted with when the consumer stops early. */
@@ -65,76 +106,98 @@ export async function* mapStream<T, R>(
   source: Iterable<T> | AsyncIterable<T>,
   options: MapStreamOptions,
 ): AsyncGenerator<R, void, undefined> {
-  const { limit, buffersize, ordered, signal } = options;
+  const { limit, buffersize, kind, signal } = options;
   const input = openSource(source);
-  const running = new Set<Job<R>>();
-  const finished = new Map<number, R>(); // ordered: by index; unordered: by finish number
+  /** Unsettled jobs, by input index; includes the cancelled ones until they settle. */
+  const running = new Map<Job<R>, number>();
+  /** Jobs the map aborted itself: how they end does not count. */
+  const cancelled = new Set<Job<R>>();
+  const finished = new Map<number, R>(); // map, imap: by index; imapUnordered: by finish number
   let started = 0;
   let finishedCount = 0;
   let yielded = 0;
+  /** open; stopped: must not be pulled again (return() still due); ended: exhausted or threw. */
+  let sourceState: "open" | "stopped" | "ended" = "open";
   let pulling = false;
-  let sourceDone = false; // exhausted, threw, or must not be pulled again
-  let sourceClosed = false; // exhausted or threw: no return() needed
-  let stopping = false; // the map itself aborted its jobs: their errors do not count
-  let failed = false;
-  let failure: unknown;
+  /** The error, thrown once `at` results have been yielded. */
+  let failure: { readonly error: unknown; readonly at: number } | undefined;
   let filling = false;
-  let wake: (() => void) | undefined;
+  /** Notified when an item settles, a pull ends or the map fails. */
+  const changed = new Condition();
 
-  function notify(): void {
-    const resume = wake;
-    wake = undefined;
-    resume?.();
+  /** How many results come out before a failure at input position `index`. */
+  function failurePoint(index: number): number {
+    if (kind === "imap") return index;
+    if (kind === "imapUnordered") return yielded + finished.size;
+    return yielded;
   }
 
-  function abortRunning(reason: unknown): void {
-    stopping = true;
-    for (const job of [...running]) abortJob(job, reason);
+  /** No more pulls; the source is still closed (`return()`) at the end. */
+  function stopSource(): void {
+    if (sourceState === "open") sourceState = "stopped";
   }
 
-  function fail(error: unknown): void {
-    if (failed) return;
-    failed = true;
-    failure = error;
-    sourceDone = true;
-    abortRunning(error);
-    notify();
+  /** Whether the source ended by itself (exhausted or threw): no `return()` is due. */
+  function sourceEnded(): boolean {
+    return sourceState === "ended";
+  }
+
+  function cancel(job: Job<R>, reason: unknown): void {
+    cancelled.add(job);
+    abortJob(job, reason);
+  }
+
+  /** The map fails with `error` after `at` results; items that could only come later are aborted. */
+  function fail(error: unknown, at: number): void {
+    if (failure && failure.at <= at) return;
+    failure = { error, at };
+    stopSource();
+    for (const [job, index] of [...running]) {
+      if (kind !== "imap" || index >= at) cancel(job, error);
+    }
+    changed.notify();
   }
 
   function onSettled(job: Job<R>, index: number): void {
     running.delete(job);
-    if (job.successful()) finished.set(ordered ? index : finishedCount++, job.value as R);
-    else if (!stopping) fail(job.error);
-    notify();
+    if (cancelled.delete(job)) {
+      // Aborted by the map: neither its value nor its error is wanted.
+    } else if (job.successful()) {
+      finished.set(kind === "imapUnordered" ? finishedCount++ : index, job.value as R);
+    } else {
+      fail(job.error, failurePoint(index));
+    }
+    changed.notify();
     fill();
   }
 
   function startItem(item: T): void {
     const index = started++;
     const job = spawnItem((jobSignal) => fn(item, jobSignal), (done) => onSettled(done, index));
-    if (!job.ready()) running.add(job);
+    if (!job.ready()) running.set(job, index);
+  }
+
+  function onSourceError(error: unknown): void {
+    sourceState = "ended";
+    fail(error, failurePoint(started));
   }
 
   function canStart(): boolean {
-    return !sourceDone && !pulling && running.size < limit &&
+    return sourceState === "open" && !pulling && running.size < limit &&
       started - yielded < buffersize;
   }
 
   function onPulled(result: IteratorResult<T>): void {
     pulling = false;
-    if (result.done) {
-      sourceDone = sourceClosed = true;
-    } else if (!sourceDone) {
-      startItem(result.value);
-    }
-    notify();
+    if (result.done) sourceState = "ended";
+    else if (sourceState === "open") startItem(result.value);
+    changed.notify();
     fill();
   }
 
   function onPullError(error: unknown): void {
     pulling = false;
-    sourceClosed = true;
-    fail(error);
+    onSourceError(error);
   }
 
   function fill(): void {
@@ -148,19 +211,20 @@ export async function* mapStream<T, R>(
           Promise.resolve(result).then(onPulled, onPullError);
           return;
         }
-        if (result.done) sourceDone = sourceClosed = true;
+        if (result.done) sourceState = "ended";
         else startItem(result.value);
       }
     } catch (error) {
-      sourceClosed = true;
-      fail(error);
+      onSourceError(error);
     } finally {
       filling = false;
     }
   }
 
+  /** The next result to yield, if it is there and comes before the failure. */
   function takeNext(): { value: R } | undefined {
-    const key = ordered ? yielded : finishedCount - finished.size;
+    if (failure && yielded >= failure.at) return undefined;
+    const key = kind === "imapUnordered" ? finishedCount - finished.size : yielded;
     if (!finished.has(key)) return undefined;
     const value = finished.get(key) as R;
     finished.delete(key);
@@ -168,27 +232,32 @@ export async function* mapStream<T, R>(
     return { value };
   }
 
-  const onAbort = () => fail(signal!.reason);
-  if (signal?.aborted) fail(signal.reason);
+  function failed(): boolean {
+    return failure !== undefined && yielded >= failure.at;
+  }
+
+  const onAbort = () => fail(signal!.reason, yielded);
+  if (signal?.aborted) fail(signal.reason, yielded);
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     fill();
     while (true) {
-      if (failed) throw failure;
       const next = takeNext();
       if (next) {
         yield next.value;
         fill();
         continue;
       }
-      if (sourceDone && !pulling && running.size === 0) return;
-      await new Promise<void>((resolve) => (wake = resolve));
+      if (failed()) throw failure!.error;
+      if (sourceState !== "open" && !pulling && running.size === 0) return;
+      await changed.next();
     }
   } finally {
     signal?.removeEventListener("abort", onAbort);
-    sourceDone = true;
-    if (running.size > 0) abortRunning(failed ? failure : stoppedEarly());
-    while (running.size > 0 || pulling) await new Promise<void>((resolve) => (wake = resolve));
-    if (!sourceClosed) await input.return?.();
+    stopSource();
+    const reason = failed() ? failure!.error : stoppedEarly();
+    for (const job of [...running.keys()]) cancel(job, reason);
+    await changed.until(() => running.size === 0 && !pulling);
+    if (!sourceEnded()) await input.return?.();
   }
 }

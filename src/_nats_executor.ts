@@ -100,37 +100,54 @@ export class NatsExecutor implements Executor {
     return upload;
   }
 
-  offer(chunk: ExecutorChunk): boolean {
+  offer(chunks: readonly ExecutorChunk[], _expectedMs: number | undefined): number {
     const link = this.#link.state;
-    if (link.state === "connecting" || link.state === "closed") return false;
+    if (link.state === "connecting" || link.state === "closed") return 0;
     if (link.state !== "open") {
       const { error } = link;
-      queueMicrotask(() => this.#events.settled(chunk.id, { ok: false, error }));
-      return true;
+      const ids = chunks.map((chunk) => chunk.id);
+      queueMicrotask(() => {
+        for (const id of ids) this.#events.settled(id, { ok: false, error });
+      });
+      return chunks.length;
     }
-    if (this.#remote.size >= this.#settings.maxInFlight) return false;
-    const message: WorkMessage = {
-      v: WIRE_VERSION,
-      caller: this.#caller,
-      id: chunk.id,
-      spec: chunk.spec,
-      star: chunk.star,
-      items: chunk.items,
-      wasm: chunk.spec.kind === "wasm" ? this.#wasm.get(chunk.spec.key) : undefined,
-    };
-    const bytes = encodeChunk(message);
-    const remote: Remote = {
-      id: chunk.id,
-      spec: chunk.spec,
-      seq: undefined,
-      object: undefined,
-      cancelled: false,
-    };
-    this.#remote.set(chunk.id, remote);
-    this.#events.started(chunk.id);
-    if (link.conn.store.tooLarge(bytes)) this.#publishLarge(link.conn, remote, message);
-    else this.#publish(link.conn, remote, bytes);
-    return true;
+    const room = Math.min(chunks.length, this.#settings.maxInFlight - this.#remote.size);
+    // Encoded first: a chunk that cannot be sent is refused before anything is published.
+    const encoded: { chunk: ExecutorChunk; message: WorkMessage; bytes: Uint8Array }[] = [];
+    for (let i = 0; i < room; i++) {
+      const chunk = chunks[i];
+      const message: WorkMessage = {
+        v: WIRE_VERSION,
+        caller: this.#caller,
+        id: chunk.id,
+        spec: chunk.spec,
+        star: chunk.star,
+        items: chunk.items,
+        wasm: chunk.spec.kind === "wasm" ? this.#wasm.get(chunk.spec.key) : undefined,
+      };
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeChunk(message);
+      } catch (error) {
+        if (i === 0) throw error;
+        break; // Offered again on its own, it throws then.
+      }
+      encoded.push({ chunk, message, bytes });
+    }
+    for (const { chunk, message, bytes } of encoded) {
+      const remote: Remote = {
+        id: chunk.id,
+        spec: chunk.spec,
+        seq: undefined,
+        object: undefined,
+        cancelled: false,
+      };
+      this.#remote.set(chunk.id, remote);
+      this.#events.started(chunk.id);
+      if (link.conn.store.tooLarge(bytes)) this.#publishLarge(link.conn, remote, message);
+      else this.#publish(link.conn, remote, bytes);
+    }
+    return encoded.length;
   }
 
   spare(): number {

@@ -61,17 +61,36 @@ export type RunTuple = readonly [
   star: 0 | 1,
 ];
 
+/**
+ * Several chunks of one task in one message (small calls coalesced):
+ * `items[i]` are the items of chunk `ids[i]`. The worker runs the chunks of
+ * one message, then those of the next: one message at a time.
+ */
+export type BatchTuple = readonly [
+  ids: readonly number[],
+  task: number,
+  items: readonly ChunkItems[],
+  star: 0 | 1,
+];
+
 /** A chunk's results, as they travel back: `[id, results]`. */
 export type DoneTuple = readonly [id: number, results: unknown[] | Float64Array];
 
-/** Whether a message is a tuple (a chunk to run, or a chunk's results) rather than an object. */
+/** The results of several chunks in one message: `results[i]` are those of chunk `ids[i]`. */
+export type BatchDoneTuple = readonly [
+  ids: readonly number[],
+  results: readonly (unknown[] | Float64Array)[],
+];
+
+/** Whether a message is a tuple (chunks to run, or chunks' results) rather than an object. */
 export function isTuple<T extends readonly unknown[], O>(message: T | O): message is T {
   return Array.isArray(message);
 }
 
-/** Main thread to worker: a {@linkcode RunTuple}, or a control message. */
+/** Main thread to worker: a {@linkcode RunTuple} or {@linkcode BatchTuple}, or a control message. */
 export type ToWorker =
   | RunTuple
+  | BatchTuple
   | {
     readonly type: "init";
     readonly initializer?: TaskSpec;
@@ -79,15 +98,24 @@ export type ToWorker =
   }
   /** Sent once per worker and task, before the first chunk that refers to it. */
   | { readonly type: "task"; readonly task: number; readonly spec: TaskSpec }
-  | { readonly type: "wasm"; readonly key: string; readonly module: WebAssembly.Module };
+  | { readonly type: "wasm"; readonly key: string; readonly module: WebAssembly.Module }
+  /**
+   * After a message in which a chunk failed, the worker waits for this
+   * before it starts the next message; it skips the chunks in `drop`.
+   */
+  | { readonly type: "resume"; readonly drop: readonly number[] }
+  /** Skip these chunks if they have not started; the worker answers with `dropped`. */
+  | { readonly type: "drop"; readonly ids: readonly number[] };
 
-/** Worker to main thread: a {@linkcode DoneTuple}, or a message object. */
-export type FromWorker = DoneTuple | WorkerMessage;
+/** Worker to main thread: a {@linkcode DoneTuple} or {@linkcode BatchDoneTuple}, or a message object. */
+export type FromWorker = DoneTuple | BatchDoneTuple | WorkerMessage;
 
 /** Worker to main thread, other than results; "done" is what a {@linkcode DoneTuple} becomes on arrival. */
 export type WorkerMessage =
   | { readonly type: "ready" }
   | { readonly type: "init-error"; readonly error: ErrorData }
+  /** Chunks it was told to drop and skipped (never started). */
+  | { readonly type: "dropped"; readonly ids: readonly number[] }
   | { readonly type: "done"; readonly id: number; readonly results: unknown[] | Float64Array }
   | {
     readonly type: "error";
@@ -107,6 +135,11 @@ export type WorkerMessage =
     readonly reason: "close" | "exit" | "uncaught";
     readonly error?: ErrorData;
     readonly code?: number;
+    /**
+     * The chunks that had started and were not answered: the ones the
+     * worker ends with. Other chunks it was sent never started.
+     */
+    readonly held?: readonly number[];
   };
 
 /** Turns any thrown value into {@linkcode ErrorData}. */

@@ -106,7 +106,14 @@ interface Chunk extends ExecutorChunk {
   readonly queuedAt: number;
   status: ChunkStatus;
   onAbort: (() => void) | undefined;
+  /** Items of the message it was last offered in (itself and the chunks coalesced with it). */
+  batchItems: number;
 }
+
+/** Most items coalesced into one message. */
+export const MAX_BATCH_ITEMS = 256;
+/** Small calls are coalesced into messages that should run about this long. */
+export const BATCH_TARGET_MS = 0.5;
 
 type Phase =
   | { readonly state: "open" }
@@ -134,6 +141,8 @@ export class Scheduler {
   /** Woken whenever room, the phase or a chunk may have changed. */
   readonly #changed = new Condition();
   readonly #runTimes = new Samples();
+  /** Milliseconds per item of each task, as measured (a moving average): what coalescing goes by. */
+  readonly #costs = new WeakMap<TaskSpec, number>();
   readonly #waitTimes = new Samples();
   #phase: Phase = { state: "open" };
   #leases = 0;
@@ -143,6 +152,14 @@ export class Scheduler {
   #dispatching = false;
   /** Settles once the executor has stopped after terminate(). */
   #terminated: Promise<void> | undefined;
+  /** Chunks in the "offered" state. */
+  #offered = 0;
+  /**
+   * The executor took nothing for the chunk at the head of the queue, and
+   * nothing changed since: no use offering again until it says it can take
+   * more or the head changes (so that a submit into a long queue costs O(1)).
+   */
+  #saturated = false;
 
   /** Creates the executor; throws what it throws (no worker is left running). */
   constructor(executor: ExecutorFactory, options: SchedulerOptions = {}) {
@@ -154,7 +171,11 @@ export class Scheduler {
         const chunk = this.#active.get(id);
         if (chunk !== undefined) this.#settle(chunk, outcome);
       },
-      available: () => this.#dispatch(),
+      returned: (ids) => this.#onReturned(ids),
+      available: () => {
+        this.#saturated = false;
+        this.#dispatch();
+      },
       unavailable: (error) => {
         for (const chunk of this.#queue.drain()) this.#settle(chunk, { ok: false, error });
       },
@@ -247,7 +268,7 @@ export class Scheduler {
   stats(): SchedulerStats {
     return {
       ...this.#executor.stats(),
-      queued: this.#queue.length + this.#preparing.size,
+      queued: this.#waiting(),
       completed: this.#completed,
       failed: this.#failed,
       runTime: this.#runTimes.percentiles(),
@@ -276,9 +297,7 @@ export class Scheduler {
   #submit(request: ChunkRequest, onOutcome: OutcomeHandler): Ticket {
     if (!this.#hasRoom()) {
       throw new QueueFullError(
-        `Queue is full: ${
-          this.#queue.length + this.#preparing.size
-        } chunks wait (maxQueue ${this.#maxQueue})`,
+        `Queue is full: ${this.#waiting()} chunks wait (maxQueue ${this.#maxQueue})`,
       );
     }
     const chunk: Chunk = {
@@ -292,6 +311,7 @@ export class Scheduler {
       queuedAt: this.#clock.now(),
       status: QUEUED,
       onAbort: undefined,
+      batchItems: 1,
     };
     const ticket: Ticket = { cancel: () => this.#cancel(chunk) };
     const signal = request.signal;
@@ -308,12 +328,12 @@ export class Scheduler {
       this.#queue.push(chunk);
       this.#dispatch();
     } else {
-      chunk.status = PREPARING;
+      this.#move(chunk, PREPARING);
       this.#preparing.add(chunk);
       preparing.then(() => {
         if (chunk.status.state !== "preparing") return;
         this.#preparing.delete(chunk);
-        chunk.status = QUEUED;
+        this.#move(chunk, QUEUED);
         this.#queue.push(chunk);
         this.#dispatch();
       }, (error) => this.#settle(chunk, { ok: false, error }));
@@ -327,37 +347,105 @@ export class Scheduler {
    */
   #hasRoom(): boolean {
     if (this.#maxQueue === undefined) return true;
-    const waiting = this.#queue.length + this.#preparing.size;
-    return waiting < this.#maxQueue + this.#executor.spare();
+    return this.#waiting() < this.#maxQueue + this.#executor.spare();
+  }
+
+  /** Chunks not started yet: queued, preparing, or sent to a worker behind another. */
+  #waiting(): number {
+    return this.#queue.length + this.#preparing.size + this.#offered;
+  }
+
+  /** Moves a chunk to its next state, counting the chunks offered but not started. */
+  #move(chunk: Chunk, next: ChunkStatus): void {
+    if (chunk.status.state === "offered") this.#offered--;
+    if (next.state === "offered") this.#offered++;
+    chunk.status = next;
   }
 
   #dispatch(): void {
-    if (this.#dispatching) return;
+    if (this.#dispatching || this.#saturated) return;
     this.#dispatching = true;
+    let single = false;
     try {
       while (this.#queue.length > 0) {
-        const chunk = this.#queue.peek()!;
-        chunk.status = OFFERED;
-        this.#active.set(chunk.id, chunk);
-        let taken: boolean;
+        const batch: Chunk[] = single ? [this.#queue.peek()!] : this.#batch();
+        let items = 0;
+        for (const chunk of batch) items += chunk.items.length;
+        for (const chunk of batch) {
+          this.#move(chunk, OFFERED);
+          chunk.batchItems = items;
+          this.#active.set(chunk.id, chunk);
+        }
+        const cost = this.#costs.get(batch[0].spec);
+        let taken: number;
         try {
-          taken = this.#executor.offer(chunk);
+          taken = this.#executor.offer(batch, cost === undefined ? undefined : cost * items);
         } catch (error) {
-          this.#queue.shift();
-          this.#settle(chunk, { ok: false, error });
+          this.#unoffer(batch, 0);
+          // One chunk of a coalesced message could not be sent: try them one by one.
+          single = batch.length > 1;
+          if (!single) this.#settle(this.#queue.shift()!, { ok: false, error });
           continue;
         }
-        if (!taken) {
-          this.#active.delete(chunk.id);
-          chunk.status = QUEUED;
+        single = false;
+        this.#unoffer(batch, taken);
+        if (taken === 0) {
+          this.#saturated = true;
           break;
         }
-        this.#queue.shift();
+        for (let i = 0; i < taken; i++) this.#queue.shift();
       }
     } finally {
       this.#dispatching = false;
     }
     this.#changed.notify();
+  }
+
+  /** The chunks at the front of the queue to offer together: small calls of one task, coalesced. */
+  #batch(): Chunk[] {
+    const head = this.#queue.peek()!;
+    const cost = this.#costs.get(head.spec);
+    // Unknown cost: no coalescing until a first call of the task has been timed. A chunk
+    // with a timeout travels alone: its clock must start when it does, not with its message.
+    const limit = cost === undefined || head.timeout !== undefined
+      ? 1
+      : Math.min(MAX_BATCH_ITEMS, Math.floor(BATCH_TARGET_MS / Math.max(cost, 1e-6)));
+    const batch = [head];
+    let items = head.items.length;
+    for (let i = 1; i < this.#queue.length && items < limit; i++) {
+      const chunk = this.#queue.at(i)!;
+      if (chunk.spec !== head.spec || chunk.star !== head.star || chunk.timeout !== undefined) {
+        break;
+      }
+      items += chunk.items.length;
+      if (items > limit) break;
+      batch.push(chunk);
+    }
+    return batch;
+  }
+
+  /** Chunks of `batch` from `from` on were not taken: back to queued. */
+  #unoffer(batch: Chunk[], from: number): void {
+    for (let i = from; i < batch.length; i++) {
+      this.#active.delete(batch[i].id);
+      this.#move(batch[i], QUEUED);
+    }
+  }
+
+  /** Chunks whose worker ended before they started: queued again, first, in order. */
+  #onReturned(ids: readonly number[]): void {
+    const chunks: Chunk[] = [];
+    for (const id of ids) {
+      const chunk = this.#active.get(id);
+      if (chunk === undefined) continue;
+      this.#active.delete(id);
+      if (chunk.status.state === "running") this.#clock.clearTimeout(chunk.status.timer);
+      this.#move(chunk, QUEUED);
+      chunks.push(chunk);
+    }
+    this.#queue.unshift(chunks);
+    this.#saturated = false;
+    this.#dispatch();
   }
 
   #onStarted(id: number): void {
@@ -369,7 +457,7 @@ export class Scheduler {
     const timer = timeout === undefined
       ? undefined
       : this.#clock.setTimeout(() => this.#expire(chunk, timeout), timeout);
-    chunk.status = { state: "running", startedAt, timer };
+    this.#move(chunk, { state: "running", startedAt, timer });
   }
 
   #expire(chunk: Chunk, timeout: number): void {
@@ -384,15 +472,20 @@ export class Scheduler {
   #abort(chunk: Chunk): void {
     const state = chunk.status.state;
     if (state === "settled") return;
-    if (state === "queued") this.#queue.remove(chunk);
+    if (state === "queued") this.#dequeue(chunk);
     this.#settle(chunk, { ok: false, error: chunk.signal!.reason });
     if (state === "offered" || state === "running") this.#executor.cancel(chunk.id);
   }
 
-  /** A caller drops a chunk it no longer wants: only one that has not started. */
+  /**
+   * A caller drops a chunk it no longer wants: one that has not started
+   * (queued, preparing, or sent to a worker behind another, which then
+   * skips it if it can). A running one finishes and its outcome still comes,
+   * unless the executor can abandon it (a remote queue takes it back).
+   */
   #cancel(chunk: Chunk): void {
     const state = chunk.status.state;
-    if (state === "offered" || state === "running") {
+    if (state === "running") {
       // An executor that can take the chunk back (a remote queue) does; else it finishes.
       if (this.#executor.abandon === undefined) return;
       const error = new Error("Chunk was abandoned by its caller");
@@ -400,10 +493,17 @@ export class Scheduler {
       this.#executor.abandon(chunk.id);
       return;
     }
-    if (state !== "queued" && state !== "preparing") return;
-    if (state === "queued") this.#queue.remove(chunk);
+    if (state !== "queued" && state !== "preparing" && state !== "offered") return;
+    if (state === "queued") this.#dequeue(chunk);
     const error = new Error("Chunk was cancelled before it started");
     this.#settle(chunk, { ok: false, error }, false);
+    if (state === "offered") this.#executor.cancel(chunk.id);
+  }
+
+  /** Takes a queued chunk out of the queue; the head may change, so offering is worth a try again. */
+  #dequeue(chunk: Chunk): void {
+    if (this.#queue.peek() === chunk) this.#saturated = false;
+    this.#queue.remove(chunk);
   }
 
   /**
@@ -414,12 +514,13 @@ export class Scheduler {
   #settle(chunk: Chunk, outcome: ExecutorOutcome, counts = true): void {
     const status = chunk.status;
     if (status.state === "settled") return;
-    chunk.status = SETTLED;
+    this.#move(chunk, SETTLED);
     let runTime = 0;
     if (status.state === "running") {
       this.#clock.clearTimeout(status.timer);
       runTime = this.#clock.now() - status.startedAt;
       this.#runTimes.add(runTime);
+      if (outcome.ok) this.#measure(chunk, runTime);
     }
     if (status.state === "running" || status.state === "offered") this.#active.delete(chunk.id);
     else if (status.state === "preparing") this.#preparing.delete(chunk);
@@ -433,6 +534,13 @@ export class Scheduler {
     );
     this.#changed.notify();
     this.#checkQuiet();
+  }
+
+  /** Updates the cost per item of the chunk's task (its message ran `runTime` ms). */
+  #measure(chunk: Chunk, runTime: number): void {
+    const perItem = runTime / Math.max(1, chunk.batchItems);
+    const before = this.#costs.get(chunk.spec);
+    this.#costs.set(chunk.spec, before === undefined ? perItem : 0.75 * before + 0.25 * perItem);
   }
 
   /** After close(): once no work is left, shut the executor down. */

@@ -17,10 +17,21 @@ export const RESPAWN_BASE_MS = 50;
 /** Longest such delay (it doubles with each failure in a row). */
 export const RESPAWN_MAX_MS = 2000;
 
+/**
+ * A message is queued behind others on a busy worker only when it, and all
+ * the worker holds, should take at most this long (tiny tasks): longer work
+ * waits in the scheduler for the first free worker.
+ */
+export const PIPELINE_MAX_MS = 2;
+
 /** What the supervisor tells the executor. */
 export interface SupervisorEvents {
+  /** A chunk began to run on a slot. */
+  started(id: number): void;
   /** A chunk held by a slot ended. */
   settled(id: number, outcome: ExecutorOutcome): void;
+  /** Chunks a slot took that never started (it ended first). */
+  returned(ids: readonly number[]): void;
   /** A slot can take chunks. */
   available(): void;
   /** A worker failed to start and no slot is healthy. */
@@ -64,7 +75,9 @@ export class Supervisor {
     this.#events = events;
     this.#slotEvents = {
       ready: (slot) => this.#onReady(slot),
+      started: (_slot, id) => this.#events.started(id),
       settled: (_slot, id, outcome) => this.#events.settled(id, outcome),
+      returned: (_slot, ids) => this.#events.returned(ids),
       ended: (slot, end) => this.#onEnded(slot, end),
     };
     try {
@@ -75,24 +88,29 @@ export class Supervisor {
     }
   }
 
-  /** The ready slot with the most room, or `undefined` when none can take a chunk now. */
-  pick(): WorkerSlot | undefined {
+  /**
+   * The slot to send a message expected to take `expectedMs` to: an idle
+   * one; else, when the message is known to be short, a busy one whose
+   * messages in flight are all known to be short too (pipelining: the
+   * worker finds it waiting when it finishes), the least loaded first.
+   * `undefined` when none fits: the message waits in the scheduler.
+   */
+  pick(expectedMs: number | undefined): WorkerSlot | undefined {
     let best: WorkerSlot | undefined;
-    let bestSpare = 0;
+    const short = expectedMs !== undefined && expectedMs <= PIPELINE_MAX_MS;
     for (const slot of this.#slots) {
-      const spare = slot.spare();
-      if (spare > bestSpare) {
-        best = slot;
-        bestSpare = spare;
-      }
+      if (slot.capacity() === 0) continue;
+      if (slot.load() === 0) return slot;
+      if (!short || !(slot.expectedMs() <= PIPELINE_MAX_MS)) continue;
+      if (best === undefined || slot.load() < best.load()) best = slot;
     }
     return best;
   }
 
-  /** Chunks the slots can take now, counting one per slot still starting. */
+  /** Slots that would start a chunk at once, or as soon as they are up. */
   spare(): number {
     let spare = 0;
-    for (const slot of this.#slots) spare += slot.state === "starting" ? 1 : slot.spare();
+    for (const slot of this.#slots) if (slot.state === "starting" || slot.free()) spare++;
     return spare;
   }
 

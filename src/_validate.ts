@@ -17,6 +17,11 @@ export function optionalInteger(value: unknown, name: string, min = 1): number |
   return value;
 }
 
+/** Reads a concurrency limit: an integer >= `min`, `Infinity`, or `undefined` (not given). */
+export function optionalLimit(value: unknown, name: string, min = 1): number | undefined {
+  return value === Infinity ? Infinity : optionalInteger(value, name, min);
+}
+
 /** Throws unless `value` is undefined or a number of milliseconds > 0 (Infinity allowed). */
 export function optionalTimeout(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;

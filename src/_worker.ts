@@ -28,21 +28,26 @@ function post(message: FromWorker, transfer?: Transferable[]): void {
   postMessage(message, transfer);
 }
 
-/** Tells the pool this worker is going away; only the first report counts. */
+/**
+ * Tells the pool this worker is going away, after the answers it has, and
+ * with the chunks it ends with; only the first report counts.
+ */
 function reportExit(reason: "close" | "exit" | "uncaught", error?: ErrorData, code?: number): void {
   if (exiting) return;
   exiting = true;
+  const held = runtime.halt();
   post({
     type: "exit",
     reason,
+    held,
     ...(error === undefined ? {} : { error }),
     ...(code === undefined ? {} : { code }),
   });
 }
 
 // Registered before anything can await: messages may already be queued.
-const handle = startRuntime(post);
-scope.addEventListener("message", (event) => handle(event.data));
+const runtime = startRuntime(post);
+scope.addEventListener("message", (event) => runtime.handle(event.data));
 
 const realClose = scope.close.bind(scope);
 scope.close = () => {

@@ -9,7 +9,16 @@
 
 import { isThenable } from "./_thenable.ts";
 import {
-  type FromWorker,
+  type Answer,
+  buffersOf,
+  type ErrorReport,
+  type Post,
+  type RunMessage,
+  Runner,
+} from "./_worker_runner.ts";
+import {
+  type BatchTuple,
+  type ChunkItems,
   isTuple,
   packNumbers,
   type RunTuple,
@@ -18,18 +27,8 @@ import {
   type ToWorker,
 } from "./_protocol.ts";
 
-/** Sends a message to the host, transferring `transfer`. */
-export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
-
 // deno-lint-ignore no-explicit-any
 type AnyFunction = (...args: any[]) => unknown;
-/** A chunk to run, unpacked from its {@linkcode RunTuple}. */
-interface RunMessage {
-  readonly id: number;
-  readonly task: TaskSpec;
-  readonly items: RunTuple[2];
-  readonly star: boolean;
-}
 
 const functions = new Map<string, AnyFunction>();
 // deno-lint-ignore no-explicit-any
@@ -41,16 +40,39 @@ let post: Post = () => {
   throw new Error("The worker runtime was not started");
 };
 
+/** A started runtime. */
+export interface Runtime {
+  /** Handles a message from the host. */
+  handle(message: ToWorker): void;
+  /**
+   * The worker is going away: sends the answers collected so far, runs
+   * nothing more, and returns the ids of the chunks that started and have
+   * not been answered (the ones the worker ends with).
+   */
+  halt(): number[];
+}
+
 /**
- * Starts the runtime: answers go to `send`. Returns the handler of every
- * message from the host; register it before anything can await.
+ * Starts the runtime: answers go to `send`. Register its `handle` before
+ * anything can await.
  */
-export function startRuntime(send: Post): (message: ToWorker) => void {
+export function startRuntime(send: Post): Runtime {
   post = send;
-  return (message) => {
-    if (isTuple<RunTuple, Exclude<ToWorker, RunTuple>>(message)) {
-      const [id, task, items, star] = message;
-      run({ id, task: specs.get(task)!, items, star: star === 1 });
+  const runner = new Runner(send, run);
+  return { handle: (message) => handle(runner, message), halt: () => runner.halt() };
+}
+
+function handle(runner: Runner, message: ToWorker): void {
+  {
+    if (isTuple<RunTuple | BatchTuple, Exclude<ToWorker, RunTuple | BatchTuple>>(message)) {
+      const [ids, task, items, star] = message;
+      const spec = specs.get(task)!;
+      if (typeof ids === "number") {
+        runner.receive([{ id: ids, task: spec, items: items as ChunkItems, star: star === 1 }]);
+      } else {
+        const batch = items as readonly ChunkItems[];
+        runner.receive(ids.map((id, i) => ({ id, task: spec, items: batch[i], star: star === 1 })));
+      }
       return;
     }
     switch (message.type) {
@@ -63,8 +85,14 @@ export function startRuntime(send: Post): (message: ToWorker) => void {
       case "init":
         init(message.initializer, message.initArgs ?? []);
         break;
+      case "resume":
+        runner.resume(message.drop);
+        break;
+      case "drop":
+        runner.drop(message.ids);
+        break;
     }
-  };
+  }
 }
 
 function init(initializer: TaskSpec | undefined, args: readonly unknown[]): void {
@@ -190,19 +218,20 @@ function explain(spec: TaskSpec, error: unknown): unknown {
   return explained;
 }
 
-function run(message: RunMessage): void {
+function run(message: RunMessage, answer: Answer): void {
   const cached = functions.get(taskKey(message.task));
   if (cached !== undefined) {
-    execute(message, cached);
+    execute(message, cached, answer);
     return;
   }
   loadTask(message.task).then(
-    (fn) => execute(message, fn),
-    (error) => post({ type: "error", id: message.id, index: 0, error: toErrorData(error) }),
+    (fn) => execute(message, fn, answer),
+    (error) =>
+      answer.failed({ type: "error", id: message.id, index: 0, error: toErrorData(error) }),
   );
 }
 
-function execute(message: RunMessage, fn: AnyFunction): void {
+function execute(message: RunMessage, fn: AnyFunction, answer: Answer): void {
   const { items, star } = message;
   // map() over a task with two or more required parameters spreads array items, like starmap.
   const spread = !star && fn.length > 1;
@@ -233,70 +262,29 @@ function execute(message: RunMessage, fn: AnyFunction): void {
     }
   }
   const finish = () => {
-    if (failure === undefined) reply(message, results);
-    else replyError(message, failure, results.slice(0, failure.index));
+    if (failure === undefined) {
+      const packed = packNumbers(results);
+      if (packed !== undefined) answer.done(message.id, packed, [packed.buffer]);
+      else answer.done(message.id, results, buffersOf(results));
+    } else {
+      answer.failed(...errorReply(message, failure, results.slice(0, failure.index)));
+    }
   };
   // The handlers above never reject: every item before a failure has its result.
   if (pending === undefined) finish();
   else Promise.all(pending).then(finish);
 }
 
-/** Reports the first failed item, with the results of the items before it when they can be sent. */
-function replyError(
+/** The report of the first failed item, with the results of the items before it. */
+function errorReply(
   message: RunMessage,
   failure: { index: number; error: unknown },
   before: unknown[],
-): void {
+): [ErrorReport, Transferable[]] {
   const error = toErrorData(explain(message.task, failure.error));
   const { id } = message;
   const { index } = failure;
   const packed = packNumbers(before);
-  try {
-    const transfer = packed ? [packed.buffer] : transferables(before);
-    post({ type: "error", id, index, error, results: packed ?? before }, transfer);
-  } catch {
-    post({ type: "error", id, index, error });
-  }
-}
-
-/** Typed arrays and buffers among the results: transferred, not copied. */
-function transferables(results: unknown[]): Transferable[] {
-  let found: Set<ArrayBuffer> | undefined;
-  for (const value of results) {
-    let buffer: ArrayBufferLike | undefined;
-    if (value instanceof ArrayBuffer) buffer = value;
-    else if (ArrayBuffer.isView(value)) buffer = value.buffer;
-    if (buffer instanceof ArrayBuffer) (found ??= new Set()).add(buffer);
-  }
-  return found === undefined ? [] : [...found];
-}
-
-function reply(message: RunMessage, results: unknown[]): void {
-  const packed = packNumbers(results);
-  if (packed !== undefined) {
-    post([message.id, packed], [packed.buffer]);
-    return;
-  }
-  try {
-    post([message.id, results], transferables(results));
-  } catch (error) {
-    const index = results.findIndex((value) => {
-      try {
-        structuredClone(value);
-        return false;
-      } catch {
-        return true;
-      }
-    });
-    const reason = error instanceof Error ? error.message : String(error);
-    const cloneError = new TypeError(
-      `Result ${Math.max(index, 0)} of the chunk could not be sent to the main thread: ${reason}`,
-    );
-    post({
-      type: "error",
-      id: message.id,
-      index: Math.max(index, 0),
-      error: toErrorData(cloneError),
-    });
-  }
+  const transfer = packed ? [packed.buffer] : buffersOf(before);
+  return [{ type: "error", id, index, error, results: packed ?? before }, transfer];
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TimeoutError } from "./errors.ts";
+import { Settled } from "./_settled.ts";
 
 /**
  * Callbacks of an {@linkcode AsyncResult}: exactly one of them runs, once.
@@ -59,10 +59,7 @@ export interface AsyncResultOptions<T> extends AsyncResultCallbacks<T> {
  * ```
  */
 export class AsyncResult<T> implements PromiseLike<T> {
-  readonly #promise: Promise<T>;
-  #state: "pending" | "fulfilled" | "rejected" = "pending";
-  #value: T | undefined;
-  #error: unknown;
+  readonly #settled = new Settled<T>("Result");
 
   /** Wraps `promise`; callbacks in `options` run once it settles. */
   constructor(promise: Promise<T>, options: AsyncResultOptions<T> = {}) {
@@ -74,64 +71,55 @@ export class AsyncResult<T> implements PromiseLike<T> {
         else console.error("multipool: a callback threw:", error);
       }
     };
-    this.#promise = promise.then(
+    // Settle first, then the callback: it runs before any awaiter resumes.
+    promise.then(
       (value) => {
-        this.#state = "fulfilled";
-        this.#value = value;
+        this.#settled.fulfill(value);
         if (options.callback) guard(() => options.callback!(value));
-        return value;
       },
       (error) => {
-        this.#state = "rejected";
-        this.#error = error;
+        this.#settled.reject(error);
         if (options.errorCallback) guard(() => options.errorCallback!(error));
-        throw error;
       },
     );
-    // The owner may never await: the error is kept for get(), not left unhandled.
-    this.#promise.catch(() => {});
   }
 
   /** Whether the work has finished (successfully or not). */
   ready(): boolean {
-    return this.#state !== "pending";
+    return this.#settled.ready();
   }
 
   /** Whether the work finished without error; throws an `Error` if it is not ready yet. */
   successful(): boolean {
-    if (this.#state === "pending") {
-      throw new Error("Result is not ready: call successful() after ready() is true");
-    }
-    return this.#state === "fulfilled";
+    return this.#settled.successful();
   }
 
   /**
    * Resolves with the value, or rejects with the work's error; with a
-   * `timeout` (ms), rejects with {@linkcode TimeoutError} if the work has
-   * not finished by then (the work goes on).
+   * `timeout` (ms), rejects with a `TimeoutError` if the work has
+   * not finished by then (the work goes on). `get(0)` does not wait. A bad
+   * `timeout` rejects with a `TypeError` or `RangeError` (it never throws).
    */
   get(timeout?: number): Promise<T> {
-    if (timeout === undefined || this.#state !== "pending") return this.#promise;
-    return this.#within(timeout).then((ready) => {
-      if (!ready) throw new TimeoutError(`Result was not ready within ${timeout} ms`);
-      return this.#promise;
-    });
+    return this.#settled.get(timeout);
   }
 
-  /** Waits until the work has finished, or `timeout` ms; resolves with `ready()`. Never rejects. */
+  /**
+   * Waits until the work has finished, or `timeout` ms (`0`: do not wait);
+   * resolves with `ready()`. Never rejects, except a bad `timeout`.
+   */
   wait(timeout?: number): Promise<boolean> {
-    if (timeout === undefined) return this.#promise.then(() => true, () => true);
-    return this.#within(timeout);
+    return this.#settled.wait(timeout);
   }
 
   /** The value, once fulfilled (`undefined` before). */
   get value(): T | undefined {
-    return this.#value;
+    return this.#settled.value;
   }
 
   /** The error, once rejected (`undefined` before). */
   get error(): unknown {
-    return this.#error;
+    return this.#settled.error;
   }
 
   /** Makes the result awaitable. */
@@ -139,23 +127,6 @@ export class AsyncResult<T> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return this.#promise.then(onFulfilled, onRejected);
-  }
-
-  #within(timeout: number): Promise<boolean> {
-    if (typeof timeout !== "number" || !(timeout >= 0)) {
-      return Promise.reject(
-        new RangeError(`Argument timeout must be a number of milliseconds >= 0, got ${timeout}`),
-      );
-    }
-    if (this.#state !== "pending") return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeout);
-      const done = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.#promise.then(done, done);
-    });
+    return this.#settled.promise().then(onFulfilled, onRejected);
   }
 }

@@ -6,80 +6,40 @@
  * @module
  */
 
-import { PoolClosedError } from "./errors.ts";
+import { checkFunction, type Job, type JobFn } from "./job.ts";
 import {
-  abortJob,
-  checkFunction,
-  createJob,
-  isFailure,
-  type Job,
-  type JobFn,
-  type SettleHook,
-  startJob,
-} from "./job.ts";
-import { type MapFn, mapStream } from "./_map_stream.ts";
+  type MapFn,
+  type MapKind,
+  mapStream,
+  mapStreamOptions,
+  type SpawnItem,
+} from "./_map_stream.ts";
 import { describe } from "./task.ts";
-import { Deque } from "./_deque.ts";
-import { type JoinOptions, settlesWithin, timeoutOf } from "./timeout.ts";
-import { iterable, optionalInteger, optionalSignal } from "./_validate.ts";
+import { AsyncResult, type AsyncResultCallbacks } from "./async_result.ts";
+import type {
+  GroupApplyAsyncOptions,
+  GroupApplyOptions,
+  GroupMapOptions,
+  GroupOptions,
+} from "./group_options.ts";
+import type { JoinOptions } from "./timeout.ts";
+import { waitTimeout } from "./_wait.ts";
+import { JobScope } from "./_job_scope.ts";
+import {
+  argumentTuple,
+  iterable,
+  optionalFunction,
+  optionalLimit,
+  optionalSignal,
+} from "./_validate.ts";
 
 export type { MapFn };
-
-/**
- * Options of the {@linkcode Group} constructor.
- *
- * @example
- * ```ts
- * import { Group, type GroupOptions } from "@multipool/multipool";
- * const options: GroupOptions = { limit: 10, signal: AbortSignal.timeout(60_000) };
- * await using group = new Group(options);
- * console.log(group.limit); // 10
- * ```
- */
-export interface GroupOptions {
-  /**
-   * At most this many jobs run at once; later ones wait their turn in spawn
-   * order (gevent's `Pool(size)`). Omitted or `Infinity`: no limit (gevent's
-   * `Group`).
-   */
-  limit?: number;
-  /** Aborting it aborts every job (queued ones never start); `join()` then rejects with its reason. */
-  signal?: AbortSignal;
-}
-
-/**
- * Options of `Group.map`, `Group.imap` and `Group.imapUnordered`.
- *
- * @example
- * ```ts
- * import { Group, type GroupMapOptions } from "@multipool/multipool";
- * const options: GroupMapOptions = { limit: 4, buffersize: 8 };
- * await using group = new Group();
- * console.log(await group.map(async (x: number) => x * 2, [1, 2], options)); // [2, 4]
- * ```
- */
-export interface GroupMapOptions {
-  /**
-   * Items of this map running at once; default and upper bound: the group's
-   * `limit` (100 in a group without a limit).
-   */
-  limit?: number;
-  /**
-   * Items started but not yet consumed (running plus finished and waiting
-   * for the consumer); default `2 * limit`. The source is read no further
-   * ahead than this, so a paused consumer pauses the source.
-   */
-  buffersize?: number;
-  /** Aborting it stops the map: running items are aborted and the map rejects with its reason. */
-  signal?: AbortSignal;
-}
-
-/** Concurrency of a map in a group that has no limit. */
-const DEFAULT_MAP_LIMIT = 100;
-/** Marks "nothing cancels new jobs" (a reason may be any value, even `undefined`). */
-const NOT_CANCELLED: unique symbol = Symbol("not cancelled");
-
-type Drain = PromiseWithResolvers<void> & { report?: unknown[] };
+export type {
+  GroupApplyAsyncOptions,
+  GroupApplyOptions,
+  GroupMapOptions,
+  GroupOptions,
+} from "./group_options.ts";
 
 /**
  * A structured group of async jobs on the main thread: gevent's `Group`
@@ -96,10 +56,13 @@ type Drain = PromiseWithResolvers<void> & { report?: unknown[] };
  * - Errors of jobs nobody awaits stay in the group: never an unhandled
  *   rejection.
  * - `map`, `imap`, `imapUnordered` run a function over any `Iterable` or
- *   `AsyncIterable`, pulling it lazily with bounded concurrency; their
- *   errors go to their caller, not to `join()`.
+ *   `AsyncIterable`, pulling it lazily with bounded concurrency; `apply`
+ *   and `applyAsync` run one call. Their errors go to their caller, not to
+ *   `join()`.
  * - `await using` closes the group and waits for every job (graceful, like
  *   `Pool`); call `kill()` first to stop them instead.
+ * - `limit: 0` makes a group that is always full (gevent's `Pool(0)`); see
+ *   {@linkcode GroupOptions.limit}.
  *
  * @example
  * ```ts
@@ -114,27 +77,7 @@ type Drain = PromiseWithResolvers<void> & { report?: unknown[] };
  * ```
  */
 export class Group {
-  readonly #limit: number;
-  readonly #signal: AbortSignal | undefined;
-  readonly #running = new Set<Job<unknown>>();
-  /** Jobs waiting for a slot (membership); `#queue` keeps their order and may hold killed ones. */
-  #waiting = new Set<Job<unknown>>();
-  #queue = new Deque<Job<unknown>>();
-  #errors: unknown[] = [];
-  #closed = false;
-  #pumping = false;
-  #activeMaps = 0;
-  #drain: Drain | undefined;
-  #availableWaiters: (() => void)[] = [];
-  readonly #onJobSettled: SettleHook = (job) => {
-    if (!this.#release(job)) return;
-    if (isFailure(job)) this.#fail(job.error);
-    this.#pump();
-  };
-  readonly #onAbort = (): void => {
-    // Reported by join() only when the abort cancelled work, and only once.
-    if (!this.#isIdle() && this.#errors.length === 0) this.#fail(this.#signal!.reason);
-  };
+  readonly #scope: JobScope;
 
   /**
    * Creates a group; see {@linkcode GroupOptions}.
@@ -153,9 +96,8 @@ export class Group {
         `Argument options must be an object such as { limit: 10 }, got ${describe(options)}`,
       );
     }
-    this.#limit = checkLimit(options.limit, "limit") ?? Infinity;
-    this.#signal = optionalSignal(options.signal);
-    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    const limit = optionalLimit(options.limit, "limit", 0) ?? Infinity;
+    this.#scope = new JobScope(limit, optionalSignal(options.signal));
   }
 
   /**
@@ -168,7 +110,7 @@ export class Group {
    * ```
    */
   get limit(): number {
-    return this.#limit;
+    return this.#scope.limit;
   }
 
   /**
@@ -184,7 +126,7 @@ export class Group {
    * ```
    */
   get size(): number {
-    return this.#running.size + this.#waiting.size;
+    return this.#scope.size;
   }
 
   /**
@@ -200,7 +142,7 @@ export class Group {
    * ```
    */
   get freeCount(): number {
-    return Math.max(0, this.#limit - this.size);
+    return this.#scope.freeCount;
   }
 
   /**
@@ -230,7 +172,7 @@ export class Group {
    * ```
    */
   get closed(): boolean {
-    return this.#closed;
+    return this.#scope.closed;
   }
 
   /**
@@ -239,7 +181,8 @@ export class Group {
    * `PoolClosedError` after `close()`. While the group is failing (a job
    * failed and `join()` has not reported it yet) or its signal is aborted,
    * the job is cancelled at once: it is rejected with that reason and `fn`
-   * never runs.
+   * never runs. In a group with limit 0 the job stays queued until it is
+   * killed (or `close()` cancels it).
    *
    * @example
    * ```ts
@@ -254,8 +197,8 @@ export class Group {
    */
   spawn<T>(fn: JobFn<T>): Job<T> {
     checkFunction(fn, "fn");
-    this.#checkOpen();
-    return this.#spawn(fn, this.#onJobSettled, true);
+    this.#scope.checkOpen();
+    return this.#scope.spawn(fn);
   }
 
   /**
@@ -263,7 +206,8 @@ export class Group {
    * input order. Rejects on the first failure, after aborting and awaiting
    * the items still running; the source is not read further (its
    * `return()` is called). See {@linkcode GroupMapOptions} for concurrency and
-   * buffering.
+   * buffering. Bad arguments, a closed group and a group with limit 0
+   * reject the promise; `map` never throws.
    *
    * @example
    * ```ts
@@ -277,7 +221,7 @@ export class Group {
     source: Iterable<T> | AsyncIterable<T>,
     options: GroupMapOptions = {},
   ): Promise<R[]> {
-    return await this.#collect(this.#mapStream(fn, source, options, true));
+    return await this.#scope.track(Array.fromAsync(this.#mapStream(fn, source, options, "map")));
   }
 
   /**
@@ -286,6 +230,12 @@ export class Group {
    * started and not yet consumed. Leaving the loop early (`break`, `throw`)
    * closes the source and aborts, then awaits, the items still running.
    * The iterator can feed `pool.imap` directly.
+   *
+   * A failure ends the stream at the failed item's position: the results
+   * before it in input order are yielded first (earlier items still running
+   * are let finish), then the error is thrown; items after it are aborted
+   * and the source is read no further. An error thrown by the source comes
+   * after the items pulled before it.
    *
    * @example
    * ```ts
@@ -304,12 +254,14 @@ export class Group {
     source: Iterable<T> | AsyncIterable<T>,
     options: GroupMapOptions = {},
   ): AsyncIterableIterator<R> {
-    return this.#mapStream(fn, source, options, true);
+    return this.#mapStream(fn, source, options, "imap");
   }
 
   /**
    * Like `imap`, yielding each result as soon as it is ready (completion
-   * order).
+   * order). A failure (an item's or the source's) is thrown after the
+   * results that had finished when it arrived; items still running then
+   * are aborted.
    *
    * @example
    * ```ts
@@ -326,7 +278,94 @@ export class Group {
     source: Iterable<T> | AsyncIterable<T>,
     options: GroupMapOptions = {},
   ): AsyncIterableIterator<R> {
-    return this.#mapStream(fn, source, options, false);
+    return this.#mapStream(fn, source, options, "imapUnordered");
+  }
+
+  /**
+   * Runs `fn(...args, signal)` as a job of the group and resolves with its
+   * result (gevent's `apply`): it waits for a slot like `spawn`, and `fn`
+   * gets the job's `AbortSignal` after `args` (as `map`'s `fn(item,
+   * signal)`). Its failure goes to the caller only, not to `join()`.
+   *
+   * From inside one of the group's jobs, pass that job's signal as
+   * `options.signal`: the call then runs inline in the caller's slot, as
+   * gevent's does, so a full group cannot deadlock on it (see
+   * {@linkcode GroupApplyOptions}). Any other signal aborts the call.
+   *
+   * Never throws: bad arguments reject with a `TypeError`, a closed group
+   * with `PoolClosedError` (an inline call still runs), a group with limit
+   * 0 with a `RangeError` (the call could never start).
+   *
+   * @example
+   * ```ts
+   * import { Group } from "@multipool/multipool";
+   * await using group = new Group({ limit: 1 });
+   * console.log(await group.apply((a: number, b: number) => a * b, [6, 7])); // 42
+   * // From inside a job of the full group: pass the job's signal, it runs inline.
+   * const outer = group.spawn((signal) => group.apply((x: number) => x + 1, [1], { signal }));
+   * console.log(await outer); // 2
+   * ```
+   */
+  async apply<A extends unknown[], F extends (...args: [...A, signal: AbortSignal]) => unknown>(
+    fn: F,
+    args: [...A],
+    options: GroupApplyOptions = {},
+  ): Promise<Awaited<ReturnType<F>>> {
+    checkFunction(fn, "fn");
+    const tuple = argumentTuple(args, "args");
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Argument options must be an object such as { signal }, got ${describe(options)}`,
+      );
+    }
+    const signal = optionalSignal(options.signal, "options.signal");
+    signal?.throwIfAborted();
+    const call = (jobSignal: AbortSignal) =>
+      (fn as unknown as (...a: unknown[]) => unknown)(...tuple, jobSignal);
+    // Called from inside one of our running jobs: run in its slot, do not wait for another.
+    if (signal && this.#scope.runningWith(signal)) {
+      return await call(signal) as Awaited<ReturnType<F>>;
+    }
+    this.#scope.checkOpen();
+    this.#scope.checkCanStart("apply()");
+    const onAbort = () => job.kill(signal!.reason);
+    const job = this.#scope.spawnOwned(call, () => signal?.removeEventListener("abort", onAbort));
+    if (!job.ready()) signal?.addEventListener("abort", onAbort, { once: true });
+    return await job as Awaited<ReturnType<F>>;
+  }
+
+  /**
+   * Like `apply`, returning an {@linkcode AsyncResult} at once (gevent's
+   * and Python's `apply_async`); exactly one of `options.callback` /
+   * `options.errorCallback` runs. It never throws: bad input rejects the
+   * result. A callback that throws goes to `console.error`.
+   *
+   * @example
+   * ```ts
+   * import { Group } from "@multipool/multipool";
+   * await using group = new Group({ limit: 2 });
+   * const result = group.applyAsync((s: string) => s.toUpperCase(), ["hi"], {
+   *   callback: (value) => console.log(value), // "HI"
+   * });
+   * console.log(await result.get(1000), result.successful()); // "HI" true
+   * ```
+   */
+  applyAsync<A extends unknown[], F extends (...args: [...A, signal: AbortSignal]) => unknown>(
+    fn: F,
+    args: [...A],
+    options: GroupApplyAsyncOptions<Awaited<ReturnType<F>>> = {},
+  ): AsyncResult<Awaited<ReturnType<F>>> {
+    type R = Awaited<ReturnType<F>>;
+    let callbacks: AsyncResultCallbacks<R>;
+    try {
+      callbacks = {
+        callback: optionalFunction(options?.callback, "options.callback"),
+        errorCallback: optionalFunction(options?.errorCallback, "options.errorCallback"),
+      };
+    } catch (error) {
+      return new AsyncResult<R>(Promise.reject(error));
+    }
+    return new AsyncResult(this.apply(fn, args, options), callbacks);
   }
 
   /**
@@ -334,7 +373,8 @@ export class Group {
    * `true` when the group is empty, `false` when the time ran out (jobs go
    * on). Rejects when jobs failed since the last report: with the error, or
    * an `AggregateError` when several failed; a failure is reported once.
-   * Also waits for `map()` calls in progress.
+   * Also waits for `map()` calls in progress. `join(0)` does not wait; a
+   * bad `timeout` rejects with a `TypeError` or `RangeError`.
    *
    * @example
    * ```ts
@@ -348,7 +388,7 @@ export class Group {
    * ```
    */
   async join(options?: number | JoinOptions): Promise<boolean> {
-    return await this.#join(timeoutOf(options));
+    return await this.#scope.join(waitTimeout(options));
   }
 
   /**
@@ -367,14 +407,14 @@ export class Group {
    * ```
    */
   kill(reason: unknown = new DOMException("Group was killed", "AbortError")): void {
-    this.#cancelWaiting(reason);
-    for (const job of [...this.#running]) job.kill(reason);
-    this.#notify();
+    this.#scope.kill(reason);
   }
 
   /**
    * Waits until a spawned job would start at once (`freeCount > 0`), at
    * most `timeout` ms; resolves with `freeCount` (0 if the time ran out).
+   * In a group with limit 0 it needs a timeout: without one it rejects with
+   * a `RangeError`, as it could never end. A bad `timeout` rejects too.
    *
    * @example
    * ```ts
@@ -385,18 +425,15 @@ export class Group {
    * ```
    */
   async waitAvailable(timeout?: number | JoinOptions): Promise<number> {
-    const ms = timeoutOf(timeout);
-    if (this.freeCount > 0) return this.freeCount;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#availableWaiters.push(resolve);
-    await settlesWithin(promise, ms);
-    this.#availableWaiters = this.#availableWaiters.filter((wake) => wake !== resolve);
-    return this.freeCount;
+    return await this.#scope.waitAvailable(waitTimeout(timeout));
   }
 
   /**
-   * Accepts no new jobs or maps (spawning throws `PoolClosedError`); jobs
-   * already in the group go on. Maps already iterating go on too.
+   * Accepts no new jobs or maps (`spawn` and `imap` throw
+   * `PoolClosedError`, `map` and `apply` reject with it); jobs already in
+   * the group go on. Maps already iterating go on too. In a group with
+   * limit 0, whose queued jobs could never start, it cancels them with a
+   * `PoolClosedError` that `join()` then reports.
    *
    * @example
    * ```ts
@@ -408,8 +445,7 @@ export class Group {
    * ```
    */
   close(): void {
-    this.#closed = true;
-    this.#notify();
+    this.#scope.close();
   }
 
   /**
@@ -430,155 +466,23 @@ export class Group {
     try {
       await this.join();
     } finally {
-      this.#detachSignal();
+      this.#scope.detachSignal();
     }
   }
-
-  #checkOpen(): void {
-    if (this.#closed) throw new PoolClosedError("Group is closed: no new jobs are accepted");
-  }
-
-  #isIdle(): boolean {
-    return this.#running.size === 0 && this.#waiting.size === 0 && this.#activeMaps === 0;
-  }
-
-  /** The reason new jobs are cancelled with, or `NOT_CANCELLED`. */
-  #cancelReason(): unknown {
-    if (this.#errors.length > 0) return this.#errors[0];
-    return this.#signal?.aborted ? this.#signal.reason : NOT_CANCELLED;
-  }
-
-  #spawn<T>(fn: JobFn<T>, onSettled: SettleHook, reports: boolean): Job<T> {
-    const job = createJob(fn, onSettled);
-    const reason = this.#cancelReason();
-    if (reason !== NOT_CANCELLED) {
-      if (reports && this.#errors.length === 0) this.#errors.push(reason);
-      job.kill(reason);
-    } else {
-      this.#waiting.add(job);
-      this.#queue.push(job);
-      this.#pump();
-    }
-    return job;
-  }
-
-  /** Spawns one item of a map: its failure goes to the map, not to `join()`. */
-  #spawnItem = <R>(fn: JobFn<R>, onSettled: (job: Job<R>) => void): Job<R> => {
-    const hook: SettleHook = (job) => {
-      onSettled(job as Job<R>);
-      if (this.#release(job)) this.#pump();
-    };
-    return this.#spawn(fn, hook, false);
-  };
 
   #mapStream<T, R>(
     fn: MapFn<T, R>,
     source: Iterable<T> | AsyncIterable<T>,
     options: GroupMapOptions,
-    ordered: boolean,
+    kind: MapKind,
   ): AsyncGenerator<R, void, undefined> {
     checkFunction(fn, "fn");
     iterable(source, "source");
-    this.#checkOpen();
-    const defaultLimit = Number.isFinite(this.#limit) ? this.#limit : DEFAULT_MAP_LIMIT;
-    const limit = Math.min(checkLimit(options.limit, "options.limit") ?? defaultLimit, this.#limit);
-    const buffersize = optionalInteger(options.buffersize, "options.buffersize") ?? 2 * limit;
-    const signal = optionalSignal(options.signal, "options.signal");
-    return mapStream(this.#spawnItem, fn, source, { limit, buffersize, ordered, signal });
+    this.#scope.checkOpen();
+    this.#scope.checkCanStart(`${kind}()`);
+    const settings = mapStreamOptions(kind, this.#scope.limit, options);
+    return mapStream(this.#spawnItem, fn, source, settings);
   }
 
-  async #collect<R>(stream: AsyncIterable<R>): Promise<R[]> {
-    this.#activeMaps++;
-    try {
-      return await Array.fromAsync(stream);
-    } finally {
-      this.#activeMaps--;
-      this.#notify();
-    }
-  }
-
-  async #join(ms: number): Promise<boolean> {
-    if (this.#isIdle()) return this.#outcome(this.#takeErrors());
-    const drain: Drain = this.#drain ??= Promise.withResolvers<void>();
-    if (!(await settlesWithin(drain.promise, ms))) return false;
-    // Every join waiting on the same drain reports the same errors.
-    drain.report ??= this.#takeErrors();
-    return this.#outcome(drain.report);
-  }
-
-  #takeErrors(): unknown[] {
-    const errors = this.#errors;
-    this.#errors = [];
-    return errors;
-  }
-
-  #outcome(errors: unknown[]): true {
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) {
-      throw new AggregateError(errors, `Several jobs of the group failed (${errors.length})`);
-    }
-    return true;
-  }
-
-  /** Removes a settled job from the counts; false when the group no longer held it. */
-  #release(job: Job<unknown>): boolean {
-    return this.#running.delete(job) || this.#waiting.delete(job);
-  }
-
-  /** Records a failure; the first one aborts every other job. */
-  #fail(error: unknown): void {
-    this.#errors.push(error);
-    if (this.#errors.length > 1) return;
-    this.#cancelWaiting(error);
-    for (const job of [...this.#running]) abortJob(job, error);
-    this.#notify();
-  }
-
-  /** Settles every queued job with `reason` without starting it. */
-  #cancelWaiting(reason: unknown): void {
-    const waiting = this.#waiting;
-    this.#waiting = new Set();
-    this.#queue = new Deque();
-    for (const job of waiting) job.kill(reason);
-  }
-
-  /** Starts queued jobs while there are free slots, in spawn order. */
-  #pump(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      while (this.#running.size < this.#limit && this.#waiting.size > 0) {
-        const job = this.#queue.shift()!;
-        if (!this.#waiting.delete(job)) continue; // killed while waiting
-        this.#running.add(job);
-        startJob(job);
-      }
-    } finally {
-      this.#pumping = false;
-    }
-    this.#notify();
-  }
-
-  /** Wakes `waitAvailable()` and `join()` callers whose condition now holds. */
-  #notify(): void {
-    if (this.#availableWaiters.length > 0 && this.freeCount > 0) {
-      const waiters = this.#availableWaiters;
-      this.#availableWaiters = [];
-      for (const wake of waiters) wake();
-    }
-    if (!this.#isIdle()) return;
-    const drain = this.#drain;
-    this.#drain = undefined;
-    drain?.resolve();
-    if (this.#closed) this.#detachSignal();
-  }
-
-  #detachSignal(): void {
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-  }
-}
-
-/** Reads a concurrency limit: a positive integer, `Infinity`, or `undefined` (not given). */
-function checkLimit(value: unknown, name: string): number | undefined {
-  return value === Infinity ? Infinity : optionalInteger(value, name);
+  #spawnItem: SpawnItem = (fn, onSettled) => this.#scope.spawnOwned(fn, onSettled);
 }

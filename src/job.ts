@@ -6,10 +6,11 @@
  * @module
  */
 
-import { TimeoutError } from "./errors.ts";
 import { describe } from "./task.ts";
 import { isThenable } from "./_thenable.ts";
-import { type JoinOptions, settlesWithin, timeoutOf } from "./timeout.ts";
+import type { JoinOptions } from "./timeout.ts";
+import { type Outcome, Settled } from "./_settled.ts";
+import { settlesWithin, waitTimeout } from "./_wait.ts";
 
 /**
  * The work of a job: called once with the job's `AbortSignal`.
@@ -44,28 +45,27 @@ export interface JoinAllOptions {
   raiseError?: boolean;
 }
 
-/** A job's promise with its resolvers (methods, so that `Job<T>` stays covariant in `T`). */
-interface Settled<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
 /** Called once when a job settles; how a `Group` keeps count. */
 export type SettleHook = (job: Job<unknown>) => void;
 
-const QUEUED = 0;
-const RUNNING = 1;
-const FULFILLED = 2;
-const REJECTED = 3;
-type State = typeof QUEUED | typeof RUNNING | typeof FULFILLED | typeof REJECTED;
+/**
+ * Where a job is in its life; what it settled with is in its `Settled`.
+ * `onSettled` is the owner's hook, called once at the settle.
+ */
+type Phase<T> =
+  | { readonly name: "queued"; readonly fn: JobFn<T>; readonly onSettled?: SettleHook }
+  | { readonly name: "running"; readonly onSettled?: SettleHook }
+  | { readonly name: "done"; readonly killed: boolean };
 
-/** Creates a job that waits for {@linkcode startJob}; `onSettled` runs once when it settles. */
-export let createJob: <T>(fn: JobFn<T>, onSettled?: SettleHook) => Job<T>;
-/** Calls a queued job's function. */
-export let startJob: (job: Job<unknown>) => void;
-/** Aborts a job's signal without settling it: the job ends when its function reacts. */
-export let abortJob: (job: Job<unknown>, reason: unknown) => void;
+/*
+ * Keys of the static members through which the functions below reach a
+ * job's private state. They never leave this module, so `createJob`,
+ * `startJob` and `abortJob` (exported here, not from mod.ts) are the only
+ * way in.
+ */
+const CREATE: unique symbol = Symbol("Job.create");
+const START: unique symbol = Symbol("Job.start");
+const ABORT: unique symbol = Symbol("Job.abort");
 
 /**
  * A running (or queued) piece of work, like gevent's `Greenlet`: await it
@@ -88,24 +88,27 @@ export let abortJob: (job: Job<unknown>, reason: unknown) => void;
  * ```
  */
 export class Job<T> implements PromiseLike<T> {
-  #fn: JobFn<T> | undefined;
-  #onSettled: SettleHook | undefined;
+  readonly #settled = new Settled<T>("Job");
+  #phase: Phase<T>;
   #controller: AbortController | undefined;
-  #state: State = QUEUED;
-  #value: T | undefined;
-  #error: unknown;
-  #killed = false;
-  #settled: Settled<T> | undefined;
 
   private constructor(fn: JobFn<T>, onSettled?: SettleHook) {
-    this.#fn = fn;
-    this.#onSettled = onSettled;
+    this.#phase = { name: "queued", fn, onSettled };
   }
 
-  static {
-    createJob = <T>(fn: JobFn<T>, onSettled?: SettleHook) => new Job(fn, onSettled);
-    startJob = (job) => job.#start();
-    abortJob = (job, reason) => job.#abortController().abort(reason);
+  /** @ignore Internal: see {@linkcode createJob}. */
+  static [CREATE]<T>(fn: JobFn<T>, onSettled?: SettleHook): Job<T> {
+    return new Job(fn, onSettled);
+  }
+
+  /** @ignore Internal: see {@linkcode startJob}. */
+  static [START](job: Job<unknown>): void {
+    job.#start();
+  }
+
+  /** @ignore Internal: see {@linkcode abortJob}. */
+  static [ABORT](job: Job<unknown>, reason: unknown): void {
+    job.#abortController().abort(reason);
   }
 
   /**
@@ -136,7 +139,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   get value(): T | undefined {
-    return this.#value;
+    return this.#settled.value;
   }
 
   /**
@@ -154,7 +157,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   get error(): unknown {
-    return this.#error;
+    return this.#settled.error;
   }
 
   /**
@@ -169,7 +172,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   get killed(): boolean {
-    return this.#killed;
+    return this.#phase.name === "done" && this.#phase.killed;
   }
 
   /**
@@ -185,7 +188,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   ready(): boolean {
-    return this.#state >= FULFILLED;
+    return this.#settled.ready();
   }
 
   /**
@@ -201,15 +204,13 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   successful(): boolean {
-    if (!this.ready()) {
-      throw new Error("Job is not ready: call successful() once ready() is true");
-    }
-    return this.#state === FULFILLED;
+    return this.#settled.successful();
   }
 
   /**
-   * Waits until the job has finished, at most `timeout` ms; resolves with
-   * `ready()`. Never rejects (gevent's `Greenlet.join`).
+   * Waits until the job has finished, at most `timeout` ms (`0`: do not
+   * wait); resolves with `ready()` (gevent's `Greenlet.join`). Never
+   * rejects, except a bad `timeout` (a `TypeError` or `RangeError`).
    *
    * @example
    * ```ts
@@ -220,15 +221,14 @@ export class Job<T> implements PromiseLike<T> {
    * console.log(await job.join()); // true
    * ```
    */
-  async join(timeout?: number | JoinOptions): Promise<boolean> {
-    const ms = timeoutOf(timeout);
-    return this.ready() || await settlesWithin(this.#promise(), ms);
+  join(timeout?: number | JoinOptions): Promise<boolean> {
+    return this.#settled.wait(timeout);
   }
 
   /**
    * Resolves with the value or rejects with the job's error; rejects with a
    * `TimeoutError` if the job has not finished within `timeout` ms (the job
-   * goes on).
+   * goes on). A bad `timeout` rejects too; it never throws.
    *
    * @example
    * ```ts
@@ -237,12 +237,8 @@ export class Job<T> implements PromiseLike<T> {
    * console.log(await job.get(100)); // 42
    * ```
    */
-  async get(timeout?: number | JoinOptions): Promise<T> {
-    const ms = timeoutOf(timeout);
-    if (!this.ready() && !await settlesWithin(this.#promise(), ms)) {
-      throw new TimeoutError(`Job did not finish within ${ms} ms`);
-    }
-    return await this.#promise();
+  get(timeout?: number | JoinOptions): Promise<T> {
+    return this.#settled.get(timeout);
   }
 
   /**
@@ -261,10 +257,8 @@ export class Job<T> implements PromiseLike<T> {
    */
   kill(reason: unknown = new DOMException("Job was killed", "AbortError")): void {
     if (this.ready()) return;
-    this.#killed = true;
-    this.#fn = undefined;
     this.#abortController().abort(reason);
-    this.#settle(REJECTED, reason);
+    this.#settle({ state: "rejected", error: reason }, true);
   }
 
   /**
@@ -281,7 +275,7 @@ export class Job<T> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return this.#promise().then(onFulfilled, onRejected);
+    return this.#settled.promise().then(onFulfilled, onRejected);
   }
 
   /**
@@ -297,7 +291,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
-    return this.#promise().catch(onRejected);
+    return this.#settled.promise().catch(onRejected);
   }
 
   /**
@@ -310,7 +304,7 @@ export class Job<T> implements PromiseLike<T> {
    * ```
    */
   finally(onFinally?: (() => void) | null): Promise<T> {
-    return this.#promise().finally(onFinally);
+    return this.#settled.promise().finally(onFinally);
   }
 
   /**
@@ -332,48 +326,52 @@ export class Job<T> implements PromiseLike<T> {
     return this.#controller ??= new AbortController();
   }
 
-  #promise(): Promise<T> {
-    if (!this.#settled) {
-      this.#settled = Promise.withResolvers<T>();
-      if (this.#state === FULFILLED) this.#settled.resolve(this.#value as T);
-      else if (this.#state === REJECTED) this.#settled.reject(this.#error);
-    }
-    return this.#settled.promise;
-  }
-
   #start(): void {
-    const fn = this.#fn;
-    if (this.#state !== QUEUED || !fn) return;
-    this.#state = RUNNING;
-    this.#fn = undefined;
+    const phase = this.#phase;
+    if (phase.name !== "queued") return;
+    this.#phase = { name: "running", onSettled: phase.onSettled };
     let result: T | PromiseLike<T>;
     try {
-      result = fn(this.signal);
+      result = phase.fn(this.signal);
     } catch (error) {
-      this.#settle(REJECTED, error);
+      this.#settle({ state: "rejected", error }, false);
       return;
     }
     if (!isThenable(result)) {
-      this.#settle(FULFILLED, result);
+      this.#settle({ state: "fulfilled", value: result }, false);
       return;
     }
     Promise.resolve(result).then(
-      (value) => this.#settle(FULFILLED, value),
-      (error) => this.#settle(REJECTED, error),
+      (value) => this.#settle({ state: "fulfilled", value }, false),
+      (error) => this.#settle({ state: "rejected", error }, false),
     );
   }
 
-  #settle(state: typeof FULFILLED | typeof REJECTED, outcome: unknown): void {
-    if (this.ready()) return;
-    this.#state = state;
-    if (state === FULFILLED) this.#value = outcome as T;
-    else this.#error = outcome;
-    const onSettled = this.#onSettled;
-    this.#onSettled = undefined;
-    onSettled?.(this);
-    if (state === FULFILLED) this.#settled?.resolve(outcome as T);
-    else this.#settled?.reject(outcome);
+  /** Settles once: the state first, then the owner's hook, then the awaiters. */
+  #settle(outcome: Exclude<Outcome<T>, { state: "pending" }>, killed: boolean): void {
+    const phase = this.#phase;
+    if (phase.name === "done") return;
+    this.#phase = { name: "done", killed };
+    const settled = this.#settled;
+    if (outcome.state === "fulfilled") settled.fulfill(outcome.value);
+    else settled.reject(outcome.error);
+    phase.onSettled?.(this);
   }
+}
+
+/** Creates a job that waits for {@linkcode startJob}; `onSettled` runs once when it settles. */
+export function createJob<T>(fn: JobFn<T>, onSettled?: SettleHook): Job<T> {
+  return Job[CREATE](fn, onSettled);
+}
+
+/** Calls a queued job's function (once; a job that is not queued any more is left alone). */
+export function startJob(job: Job<unknown>): void {
+  Job[START](job);
+}
+
+/** Aborts a job's signal without settling it: the job ends when its function reacts. */
+export function abortJob(job: Job<unknown>, reason: unknown): void {
+  Job[ABORT](job, reason);
 }
 
 /**
@@ -417,6 +415,7 @@ export function spawn<T>(fn: JobFn<T>): Job<T> {
  * With `raiseError`, rejects with the first job that failed on its own (not
  * killed or cancelled); the other jobs are aborted with that error and
  * awaited first, so nothing keeps running behind the rejection (gevent#1933).
+ * Bad arguments reject with a `TypeError` or `RangeError` (never a throw).
  *
  * @example
  * ```ts
@@ -433,14 +432,14 @@ export async function joinAll<J extends Job<unknown>>(
   options: JoinAllOptions = {},
 ): Promise<J[]> {
   const list = toJobList(jobs);
-  const ms = timeoutOf(options.timeout);
+  const ms = waitTimeout(options?.timeout, "options.timeout");
   const { promise: outcome, resolve } = Promise.withResolvers<void>();
   let failed: J | undefined;
   let pending = list.length;
   if (pending === 0) resolve();
   for (const job of list) {
     job.join().then(() => {
-      if (options.raiseError && !failed && isFailure(job)) {
+      if (options?.raiseError && !failed && isFailure(job)) {
         failed = job;
         resolve();
       }

@@ -10,7 +10,8 @@ import type { TaskSpec } from "./_protocol.ts";
 import { type Task, toTaskSpec } from "./task.ts";
 import { threadTransport } from "./_thread_transport.ts";
 import type { WorkerPermissions } from "./_transport.ts";
-import { argumentTuple, cloneableTuple, optionalTimeout } from "./_validate.ts";
+import { argumentTuple, cloneableTuple } from "./_validate.ts";
+import { settlesWithin, waitTimeout } from "./_wait.ts";
 import { WorkerSlot } from "./_worker_slot.ts";
 
 /**
@@ -152,11 +153,13 @@ export class Process<A extends unknown[] = unknown[]> {
       ready: (slot) => {
         if (this.#exitCode !== null || slot.held() > 0) return;
         try {
-          slot.run(target);
+          slot.run([target]);
         } catch (error) {
           this.#end(1, error);
         }
       },
+      started: () => {},
+      returned: () => {},
       settled: (_slot, _id, outcome) => {
         if (outcome.ok) this.#end(0, undefined);
         else this.#end(1, outcome.error);
@@ -170,7 +173,9 @@ export class Process<A extends unknown[] = unknown[]> {
   /**
    * Waits until the process ends, or at most `timeout` ms (then it returns
    * with the process still running, as in Python; check `isAlive()`).
-   * Rejects if the process was never started.
+   * `join(0)` does not wait. Rejects if the process was never started, and
+   * rejects a bad `timeout` with a `TypeError` or `RangeError` (it never
+   * throws).
    *
    * @example
    * ```ts
@@ -183,20 +188,13 @@ export class Process<A extends unknown[] = unknown[]> {
    * console.log(p.isAlive()); // false
    * ```
    */
-  join(timeout?: number): Promise<void> {
-    const ms = optionalTimeout(timeout, "timeout");
+  async join(timeout?: number): Promise<void> {
+    const ms = waitTimeout(timeout);
     const done = this.#done;
     if (done === undefined) {
-      return Promise.reject(new Error(`Process ${this.#name} was not started: call start() first`));
+      throw new Error(`Process ${this.#name} was not started: call start() first`);
     }
-    if (ms === undefined || this.#exitCode !== null) return done;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      done.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    if (this.#exitCode === null) await settlesWithin(done, ms);
   }
 
   /** Whether the process was started and has not ended. */

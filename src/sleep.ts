@@ -5,7 +5,7 @@
  */
 
 import { optionalSignal } from "./_validate.ts";
-import { checkDelay } from "./timeout.ts";
+import { checkDelay } from "./_wait.ts";
 
 /**
  * Options of {@linkcode sleep}.
@@ -26,7 +26,8 @@ export interface SleepOptions {
  * Resolves after `ms` milliseconds (`gevent.sleep`). With a `signal`, an
  * abort clears the timer and rejects with `signal.reason`; an already
  * aborted signal rejects at once. `sleep(Infinity, { signal })` waits until
- * the abort (without a signal, `Infinity` is a `RangeError`).
+ * the abort (without a signal, `Infinity` is a `RangeError`). Bad arguments
+ * reject with a `TypeError` or `RangeError`; it never throws.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 /**
- * Time limits: {@linkcode withTimeout}, plus the small helpers that `Job`,
- * `Group` and `sleep` use to read and wait on a timeout in milliseconds.
+ * Time limits: {@linkcode withTimeout}, and {@linkcode JoinOptions}, the
+ * `{ timeout }` form every wait accepts (the waiting itself is in `_wait.ts`).
  *
  * @module
  */
@@ -9,9 +9,7 @@ import { isThenable } from "./_thenable.ts";
 import { TimeoutError } from "./errors.ts";
 import { describe } from "./task.ts";
 import { optionalSignal } from "./_validate.ts";
-
-/** The longest delay `setTimeout` honours (about 24.8 days); longer ones fire at once. */
-const MAX_DELAY = 2 ** 31 - 1;
+import { checkDelay, settlesWithin } from "./_wait.ts";
 
 /**
  * Options of {@linkcode withTimeout}.
@@ -41,7 +39,7 @@ export interface WithTimeoutOptions {
  * ```
  */
 export interface JoinOptions {
-  /** Milliseconds to wait at most; omitted or `Infinity`: no limit. */
+  /** Milliseconds to wait at most; omitted or `Infinity`: no limit; `0`: do not wait. */
   timeout?: number;
 }
 
@@ -54,7 +52,8 @@ export interface JoinOptions {
  * time is up or `options.signal` aborts, so a `fetch` or `sleep` given that
  * signal stops too. A bare promise cannot be stopped: it goes on, and its
  * later outcome is ignored. The timer is always cleared, so nothing is left
- * pending. `ms` may be `0` or `Infinity` (no limit).
+ * pending. `ms` may be `0` or `Infinity` (no limit). Bad arguments reject
+ * with a `TypeError` or `RangeError`; it never throws.
  *
  * @example
  * ```ts
@@ -78,77 +77,19 @@ export async function withTimeout<T>(
     );
   }
   checkDelay(ms, "ms");
-  const signal = optionalSignal(options.signal, "options.signal");
+  const signal = optionalSignal(options?.signal, "options.signal");
   signal?.throwIfAborted();
-
   const controller = new AbortController();
-  const { promise, resolve, reject } = Promise.withResolvers<T>();
-  const timer = ms === Infinity
-    ? undefined
-    : setTimeout(() => stop(new TimeoutError(`Timed out after ${ms} ms`)), ms);
-  const onAbort = () => stop(signal!.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
-
-  function cleanup(): void {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
-  }
-  function stop(reason: unknown): void {
-    cleanup();
-    reject(reason);
-    controller.abort(reason);
-  }
-
+  const inner = Promise.resolve(typeof work === "function" ? work(controller.signal) : work);
+  let settled: boolean;
   try {
-    const inner = typeof work === "function" ? work(controller.signal) : work;
-    Promise.resolve(inner).then(
-      (value) => (cleanup(), resolve(value)),
-      (error) => (cleanup(), reject(error)),
-    );
-  } catch (error) {
-    cleanup();
-    reject(error);
+    settled = await settlesWithin(inner, ms, { signal });
+  } catch (reason) {
+    controller.abort(reason);
+    throw reason;
   }
-  return await promise;
-}
-
-/**
- * Throws a `RangeError` naming `name` unless `ms` is a delay `setTimeout`
- * can honour: `0 <= ms <= 2 ** 31 - 1`, or `Infinity` (never).
- */
-export function checkDelay(ms: unknown, name: string): number {
-  if (typeof ms !== "number" || !(ms >= 0) || (ms > MAX_DELAY && ms !== Infinity)) {
-    throw new RangeError(
-      `Argument ${name} must be a number of milliseconds from 0 to ${MAX_DELAY} or Infinity, got ${
-        describe(ms)
-      }`,
-    );
-  }
-  return ms;
-}
-
-/** Reads a timeout given as `ms` or `{ timeout: ms }`; `Infinity` when absent. */
-export function timeoutOf(options: number | JoinOptions | undefined): number {
-  if (options === undefined) return Infinity;
-  if (typeof options === "number") return checkDelay(options, "timeout");
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Argument options must be a number of milliseconds or { timeout }, got ${describe(options)}`,
-    );
-  }
-  return options.timeout === undefined ? Infinity : checkDelay(options.timeout, "timeout");
-}
-
-/**
- * Resolves `true` when `promise` settles (either way) within `ms`, `false`
- * when the time runs out first. Never rejects; clears its timer.
- */
-export function settlesWithin(promise: PromiseLike<unknown>, ms: number): Promise<boolean> {
-  const settled = Promise.resolve(promise).then(() => true, () => true);
-  if (ms === Infinity) return settled;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([settled, expired]).finally(() => clearTimeout(timer));
+  if (settled) return await inner;
+  const error = new TimeoutError(`Timed out after ${ms} ms`);
+  controller.abort(error);
+  throw error;
 }

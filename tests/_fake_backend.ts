@@ -10,7 +10,14 @@
 import assert from "node:assert/strict";
 import type { Clock, TimerHandle } from "../src/_clock.ts";
 import { localExecutor, type LocalExecutorOptions } from "../src/_local_executor.ts";
-import type { ChunkItems, ErrorData, FromWorker, RunTuple, ToWorker } from "../src/_protocol.ts";
+import type {
+  BatchTuple,
+  ChunkItems,
+  ErrorData,
+  FromWorker,
+  RunTuple,
+  ToWorker,
+} from "../src/_protocol.ts";
 import { type ChunkOutcome, type ChunkRequest, Scheduler } from "../src/_scheduler.ts";
 import type { TaskSpec } from "../src/_protocol.ts";
 import type { Transport, TransportEvents, TransportOptions } from "../src/_transport.ts";
@@ -79,14 +86,14 @@ export class FakeWorker implements Transport {
     this.alive = false;
   }
 
-  /** Chunks it was sent, as `[id, task number, items, star]`. */
-  chunks(): RunTuple[] {
-    return this.received.filter((m): m is RunTuple => Array.isArray(m));
+  /** Messages of chunks it was sent, as `[id or ids, task number, items, star]`. */
+  chunks(): (RunTuple | BatchTuple)[] {
+    return this.received.filter((m): m is RunTuple | BatchTuple => Array.isArray(m));
   }
 
-  /** Ids of the chunks it was sent. */
+  /** Ids of the chunks it was sent, in order. */
   chunkIds(): number[] {
-    return this.chunks().map((chunk) => chunk[0]);
+    return this.chunks().flatMap((message) => message[0]);
   }
 
   /** How many messages of `type` it was sent. */
@@ -107,10 +114,25 @@ export class FakeWorker implements Transport {
     this.#send([id, results]);
   }
 
+  /** Says it skipped the chunks `ids` it was told to drop. */
+  dropped(ids: number[]): void {
+    this.#send({ type: "dropped", ids });
+  }
+
+  /** Answers several chunks in one message. */
+  replyAll(ids: number[], results: unknown[][]): void {
+    this.#send([ids, results]);
+  }
+
   /** Answers chunk `id` with an error at `index`, after the results before it. */
   fail(id: number, message: string, before: unknown[] = []): void {
     const error: ErrorData = { name: "RangeError", message };
     this.#send({ type: "error", id, index: before.length, error, results: before });
+  }
+
+  /** The worker reports it is going away (`Deno.exit()`, `close()`), ending with `held`. */
+  exit(reason: "close" | "exit", held: number[]): void {
+    this.#send({ type: "exit", reason, held });
   }
 
   /** The worker dies on its own, as an error event would report. */

@@ -79,19 +79,24 @@ Deno.test("AsyncResult.get(timeout)", async (t) => {
     await assert.rejects(result.get(10_000), RangeError);
   });
 
-  await t.step("a timeout that is not a number >= 0 is a RangeError", async () => {
-    const { result, resolve } = pending<number>();
-    for (const timeout of [-1, NaN, "5"]) {
-      await assert.rejects(result.get(timeout as number), (e: unknown) => {
-        assert.ok(e instanceof RangeError);
-        assert.match(e.message, /timeout/);
-        return true;
-      });
-      await assert.rejects(result.wait(timeout as number), RangeError);
-    }
-    resolve(0);
-    await result;
-  });
+  await t.step(
+    "a timeout below 0 is a RangeError, one that is not a number a TypeError",
+    async () => {
+      const { result, resolve } = pending<number>();
+      for (const timeout of [-1, NaN, 2 ** 31]) {
+        await assert.rejects(result.get(timeout), (e: unknown) => {
+          assert.ok(e instanceof RangeError);
+          assert.match(e.message, /timeout/);
+          return true;
+        });
+        await assert.rejects(result.wait(timeout), RangeError);
+      }
+      await assert.rejects(result.get("5" as never), TypeError);
+      await assert.rejects(result.wait("5" as never), TypeError);
+      resolve(0);
+      await result;
+    },
+  );
 });
 
 Deno.test("AsyncResult.wait(timeout) reports readiness and never rejects", async () => {

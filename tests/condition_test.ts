@@ -53,3 +53,23 @@ Deno.test("Condition: an aborted wait rejects with the reason and stops waiting"
   assert.equal(condition.waiting, 0);
   await assert.rejects(condition.until(() => true, controller.signal), (e) => e === reason);
 });
+
+Deno.test("Condition: untilWithin() resolves true when the predicate holds in time", async () => {
+  const condition = new Condition();
+  let value = 0;
+  assert.equal(await condition.untilWithin(() => true, 0), true, "holds now: no wait at all");
+  const waiting = condition.untilWithin(() => value === 1, 10_000);
+  assert.equal(condition.waiting, 1);
+  value = 1;
+  condition.notify();
+  assert.equal(await waiting, true);
+  assert.equal(condition.waiting, 0);
+});
+
+Deno.test("Condition: untilWithin() resolves false when time runs out, and stops waiting", async () => {
+  const condition = new Condition();
+  assert.equal(await condition.untilWithin(() => false, 0), false);
+  assert.equal(await condition.untilWithin(() => false, 5), false);
+  assert.equal(condition.waiting, 0, "the expired waiter was removed");
+  condition.notify(); // nobody left to wake
+});

@@ -281,7 +281,7 @@ Deno.test("Group maps stop cleanly", async (t) => {
       }
     };
     await assert.rejects(run(), /two/);
-    assert.ok(!seen.includes(3));
+    assert.deepEqual(seen, [0, 1], "the results before the failed item, and nothing after it");
   });
 
   await t.step("a throwing source rejects the map and aborts running items", async () => {
@@ -356,5 +356,88 @@ Deno.test("Group maps stop cleanly", async (t) => {
     await sleep(1);
     group.kill(reason);
     await assert.rejects(mapping, (e) => e === reason);
+  });
+});
+
+Deno.test("A failure ends imap at its position and imapUnordered after what had finished", async (t) => {
+  /** Lets pending promise reactions and zero-delay timers run. */
+  const settle = () => sleep(0);
+
+  await t.step("imap: earlier results first, an earlier item still running finishes", async () => {
+    await using group = new Group({ limit: 4 });
+    const boom = new Error("item 2 failed");
+    const first = Promise.withResolvers<number>();
+    const failing = Promise.withResolvers<number>();
+    const signals: AbortSignal[] = [];
+    const iterator = group.imap((x: number, signal) => {
+      signals[x] = signal;
+      if (x === 0) return first.promise; // still running when item 2 fails
+      if (x === 1) return x; // finished before the failure
+      if (x === 2) return failing.promise;
+      return sleep(10_000, { signal }).then(() => x); // after the failure
+    }, [0, 1, 2, 3]);
+    const next = iterator.next();
+    next.catch(() => {}); // asserted below
+    await settle();
+    failing.reject(boom);
+    await settle();
+    try {
+      assert.equal(signals[0].aborted, false, "an item before the failure is not aborted");
+      assert.equal(signals[3].aborted, true, "an item after the failure is aborted");
+      assert.equal(signals[3].reason, boom);
+    } finally {
+      first.resolve(0); // lets the map end even when an assertion failed
+    }
+    assert.deepEqual(await next, { value: 0, done: false });
+    assert.deepEqual(await iterator.next(), { value: 1, done: false });
+    await assert.rejects(iterator.next(), (e) => e === boom);
+    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+    assert.equal(group.size, 0);
+    assert.equal(await group.join(), true, "the map's caller owns the error");
+  });
+
+  await t.step("imap: a source error comes after the items pulled before it", async () => {
+    await using group = new Group({ limit: 4 });
+    const broken = new Error("source broke");
+    const slow = Promise.withResolvers<number>();
+    async function* source() {
+      yield 0;
+      yield 1;
+      throw broken;
+    }
+    const iterator = group.imap((x: number) => (x === 0 ? slow.promise : x), source());
+    const next = iterator.next();
+    await settle();
+    slow.resolve(0);
+    assert.deepEqual(await next, { value: 0, done: false });
+    assert.deepEqual(await iterator.next(), { value: 1, done: false });
+    await assert.rejects(iterator.next(), (e) => e === broken);
+  });
+
+  await t.step("imapUnordered: results finished before the failure come first", async () => {
+    await using group = new Group({ limit: 4 });
+    const boom = new Error("item 1 failed");
+    const failing = Promise.withResolvers<number>();
+    const two = Promise.withResolvers<number>();
+    const signals: AbortSignal[] = [];
+    let lateFinished = false;
+    const iterator = group.imapUnordered((x: number, signal) => {
+      signals[x] = signal;
+      if (x === 0) return x;
+      if (x === 1) return failing.promise;
+      if (x === 2) return two.promise; // finishes while the consumer is away
+      // Still running at the failure; ignores its abort and finishes anyway.
+      return sleep(5).then(() => (lateFinished = true, x));
+    }, [0, 1, 2, 3]);
+    assert.deepEqual(await iterator.next(), { value: 0, done: false });
+    two.resolve(2);
+    await settle();
+    failing.reject(boom);
+    await settle();
+    assert.equal(signals[3].aborted, true, "a running item is aborted at the failure");
+    assert.deepEqual(await iterator.next(), { value: 2, done: false });
+    await assert.rejects(iterator.next(), (e) => e === boom);
+    assert.equal(lateFinished, true, "the aborted item was awaited");
+    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
   });
 });

@@ -207,3 +207,8 @@ Deno.test("joinAll waits for several jobs", async (t) => {
     await assert.rejects(joinAll([], { timeout: -1 }), RangeError);
   });
 });
+
+Deno.test("the internals groups use to create, start and abort jobs are not public", async () => {
+  const mod: Record<string, unknown> = await import("../mod.ts");
+  for (const name of ["createJob", "startJob", "abortJob"]) assert.equal(name in mod, false, name);
+});

@@ -518,14 +518,18 @@ Deno.test("map", async (t) => {
 
   await t.step("default chunksize is ceil(n / (4 * size))", async () => {
     await withPool({ size: 2 }, async (pool) => {
+      // chunkId tells chunks apart by the microtask they run in; chunks with a timeout
+      // are never coalesced into one message, so each runs in its own.
+      const timeout = 10_000;
       // 20 items, 2 workers: chunks of ceil(20 / 8) = 3.
-      const ids = await pool.map(tasks.chunkId, range(20));
+      const ids = await pool.map(tasks.chunkId, range(20), { timeout });
       assert.deepEqual(runLengths(ids), [3, 3, 3, 3, 3, 3, 2], ids.join(" "));
       // A Set knows its size too: 10 items, chunks of 2.
-      const fromSet = await pool.map(tasks.chunkId, new Set(range(10)));
+      const fromSet = await pool.map(tasks.chunkId, new Set(range(10)), { timeout });
       assert.deepEqual(runLengths(fromSet), [2, 2, 2, 2, 2]);
       // An explicit chunksize wins.
-      assert.deepEqual(runLengths(await pool.map(tasks.chunkId, range(10), { chunksize: 4 })), [
+      const explicit = await pool.map(tasks.chunkId, range(10), { chunksize: 4, timeout });
+      assert.deepEqual(runLengths(explicit), [
         4,
         4,
         2,

@@ -124,13 +124,26 @@ test("kill() ends an endless loop with a negative exitCode", async () => {
   assert.equal(p.exitCode, KILLED_EXIT_CODE);
 });
 
-test("bad options fail at the call", () => {
+test("join(0) does not wait: it returns with the process still running", async () => {
+  const p = new Process({ target: () => new Promise(() => {}) });
+  p.start();
+  const started = performance.now();
+  await p.join(0);
+  assert.ok(performance.now() - started < 1000);
+  assert.equal(p.isAlive(), true);
+  p.terminate();
+  await p.join(0);
+  assert.equal(p.exitCode, TERMINATED_EXIT_CODE);
+});
+
+test("bad options fail at the call; a bad join timeout rejects, never throws", async () => {
   assert.throws(() => new Process({ target: 42 as never }), TypeError);
   assert.throws(() => new Process({ target: () => {}, args: 1 as never }), /args/);
   assert.throws(() => new Process({ target: (f: unknown) => f, args: [() => 1] }), /args\[0\]/);
   const p = new Process({ target: () => {} });
-  assert.throws(() => p.join(-1), RangeError);
-  return Promise.resolve();
+  await assert.rejects(p.join(-1), (e) => e instanceof RangeError && /timeout/.test(e.message));
+  await assert.rejects(p.join(NaN), RangeError);
+  await assert.rejects(p.join("5" as never), TypeError);
 });
 
 test("permissions sandbox the process like a Pool's workers", async () => {

@@ -10,10 +10,12 @@ function recordingExecutor(options: { abandon: boolean; stopped?: Promise<void> 
     events = e;
     const executor: Executor = {
       prepare: () => undefined,
-      offer: (chunk) => {
-        calls.push(`offer ${chunk.id}`);
-        e.started(chunk.id);
-        return true;
+      offer: (chunks) => {
+        for (const chunk of chunks) {
+          calls.push(`offer ${chunk.id}`);
+          e.started(chunk.id);
+        }
+        return chunks.length;
       },
       spare: () => 1,
       cancel: (id) => calls.push(`cancel ${id}`),

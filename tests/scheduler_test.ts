@@ -261,7 +261,10 @@ Deno.test("scheduler: close() runs queued work first; a lease submits after clos
 Deno.test("scheduler: a failed chunk's outcome arrives before its worker takes the next chunk", () => {
   const { scheduler, workers } = fakePool({ size: 1 });
   const outcomes = new Outcomes();
-  workers.all[0].ready();
+  const w = workers.all[0];
+  w.ready();
+  scheduler.submit(request(-1), outcomes.for(-1)); // times the task: now it is known to be cheap
+  w.reply(0, [-1]);
   const tickets: { cancel(): void }[] = [];
   // As a map does: on a failure, drop the chunks after it, synchronously.
   const onFirst = (outcome: Parameters<ReturnType<Outcomes["for"]>>[0]) => {
@@ -270,12 +273,60 @@ Deno.test("scheduler: a failed chunk's outcome arrives before its worker takes t
   };
   scheduler.submit(request(0), onFirst);
   for (let i = 1; i < 4; i++) tickets.push(scheduler.submit(request(i), outcomes.for(i)));
-  workers.all[0].fail(0, "bad item", []);
+  assert.deepEqual(w.chunkIds(), [0, 1, 2], "chunk 2 waits in the worker (pipelined)");
+  assert.equal(scheduler.stats().queued, 3, "chunks 3 and 4 wait in the queue, 2 in the worker");
+  w.fail(1, "bad item", []);
   assert.ok(outcomes.error(0) instanceof RemoteError);
-  assert.deepEqual(workers.all[0].chunkIds(), [0], "no later chunk was started");
+  assert.deepEqual(w.received.at(-1), { type: "resume", drop: [2] }, "the worker skips chunk 2");
+  assert.deepEqual(w.chunkIds(), [0, 1, 2], "no chunk was sent after the failure");
   assert.equal(scheduler.stats().queued, 0);
   assert.equal(scheduler.stats().failed, 1, "cancelled chunks are not failures");
-  outcomes.allSettledOnce([0, 1, 2, 3]);
+  outcomes.allSettledOnce([-1, 0, 1, 2, 3]);
+  assert.equal(w.alive, true);
+  scheduler.submit(request(5), outcomes.for(5));
+  assert.deepEqual(w.chunkIds().at(-1), 5, "the worker takes new work");
+  scheduler.terminate();
+});
+
+Deno.test("scheduler: a crash fails the running chunk only; those sent behind it run elsewhere", () => {
+  const { scheduler, workers } = fakePool({ size: 2 });
+  const outcomes = new Outcomes();
+  const [a, b] = workers.all;
+  a.ready();
+  scheduler.submit(request(-1), outcomes.for(-1)); // times the task: now it is known to be cheap
+  a.reply(0, [-1]);
+  for (let i = 1; i <= 3; i++) scheduler.submit(request(i), outcomes.for(i));
+  assert.deepEqual(a.chunkIds(), [0, 1, 2], "chunk 2 waits in worker a, chunk 3 in the queue");
+  a.crash("segfault");
+  assert.ok(outcomes.error(1) instanceof WorkerCrashedError);
+  assert.equal(outcomes.has(2) || outcomes.has(3), false, "they never started");
+  b.ready();
+  assert.deepEqual(b.chunkIds(), [2, 3], "in one message: the task is known to be cheap");
+  assert.equal(b.chunks().length, 1);
+  b.replyAll([2, 3], [[2], [3]]);
+  assert.deepEqual(outcomes.results(2), [2]);
+  assert.deepEqual(outcomes.results(3), [3]);
+  scheduler.terminate();
+});
+
+Deno.test("scheduler: an exit report names the chunks it ends with; the others are returned", () => {
+  const { scheduler, workers } = fakePool({ size: 1 });
+  const outcomes = new Outcomes();
+  const w = workers.all[0];
+  w.ready();
+  scheduler.submit(request(-1), outcomes.for(-1));
+  w.reply(0, [-1]);
+  for (let i = 1; i <= 3; i++) scheduler.submit(request(i), outcomes.for(i));
+  w.reply(1, [1]);
+  assert.deepEqual(w.chunkIds(), [0, 1, 2, 3]);
+  w.exit("exit", [2]); // chunk 2 called Deno.exit(); chunk 3 never started
+  const error = outcomes.error(2);
+  assert.ok(error instanceof WorkerCrashedError);
+  assert.match(error.message, /Deno\.exit/);
+  assert.equal(outcomes.has(3), false);
+  assert.equal(workers.all.length, 2);
+  workers.all[1].ready();
+  assert.deepEqual(workers.all[1].chunkIds(), [3]);
   scheduler.terminate();
 });
 
@@ -300,11 +351,11 @@ function instantScheduler(slow: TaskSpec, preparing: Promise<void>) {
   const offered: number[] = [];
   const scheduler = new Scheduler((events) => ({
     prepare: (spec) => spec === slow ? preparing : undefined,
-    offer: (chunk) => {
+    offer: ([chunk]) => {
       offered.push(chunk.id);
       events.started(chunk.id);
       events.settled(chunk.id, { ok: true, results: [chunk.id] });
-      return true;
+      return 1;
     },
     spare: () => 1,
     cancel: () => {},
@@ -371,4 +422,46 @@ Deno.test("local executor: a WASM module still compiling does not block other ch
   outcomes.allSettledOnce([0, 1]);
   assert.equal(scheduler.stats().wasmInstantiations, 1);
   scheduler.terminate();
+});
+
+Deno.test("scheduler: abort of a chunk waiting in a worker", async (t) => {
+  /** A pool whose task is known to be cheap, with chunk 1 running and chunk 2 waiting behind it. */
+  function pipelined() {
+    const pool = fakePool({ size: 1 });
+    const outcomes = new Outcomes();
+    const controller = new AbortController();
+    const w = pool.workers.all[0];
+    w.ready();
+    pool.scheduler.submit(request(-1), outcomes.for(-1));
+    w.reply(0, [-1]);
+    pool.scheduler.submit(request(1), outcomes.for(1));
+    pool.scheduler.submit(request(2, { signal: controller.signal }), outcomes.for(2));
+    assert.deepEqual(w.chunkIds(), [0, 1, 2]);
+    controller.abort("no longer");
+    assert.equal(outcomes.error(2), "no longer");
+    assert.deepEqual(w.received.at(-1), { type: "drop", ids: [2] });
+    return { ...pool, outcomes, w };
+  }
+  await t.step("the worker skips it: nothing is stopped", () => {
+    const { scheduler, outcomes, w, workers } = pipelined();
+    w.dropped([2]);
+    w.reply(1, [1]);
+    assert.deepEqual(outcomes.results(1), [1]);
+    assert.equal(w.alive, true);
+    assert.equal(workers.all.length, 1);
+    scheduler.submit(request(3), outcomes.for(3));
+    assert.equal(w.chunkIds().at(-1), 3, "the slot is free again");
+    scheduler.terminate();
+  });
+  await t.step("it had started: once it runs, its worker is stopped and replaced", () => {
+    const { scheduler, outcomes, w, workers } = pipelined();
+    scheduler.submit(request(3), outcomes.for(3)); // waits in the queue
+    w.reply(1, [1]); // now the unwanted chunk 2 runs
+    assert.equal(w.alive, false);
+    assert.equal(workers.all.length, 2);
+    workers.all[1].ready();
+    assert.deepEqual(workers.all[1].chunkIds(), [3]);
+    outcomes.allSettledOnce([1, 2]);
+    scheduler.terminate();
+  });
 });

@@ -1,0 +1,276 @@
+/**
+ * The runner inside a worker: runs one chunk at a time, in the order they
+ * came (a chunk that returns a promise is awaited before the next starts,
+ * as when each came alone), so that the host knows which chunks have
+ * started. Answers of chunks that finish synchronously, one after another,
+ * go back together in one message. After a message in which a chunk failed it waits for
+ * the host's `resume`, which says which waiting chunks to skip (a map that
+ * fails fast cancels the rest before they start).
+ *
+ * @module
+ */
+
+import type { ChunkItems, FromWorker, TaskSpec } from "./_protocol.ts";
+import { toErrorData } from "./_protocol.ts";
+
+/** Sends a message to the host, transferring `transfer`. */
+export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
+
+/** A chunk to run, unpacked from its message. */
+export interface RunMessage {
+  readonly id: number;
+  readonly task: TaskSpec;
+  readonly items: ChunkItems;
+  readonly star: boolean;
+}
+
+/** How a worker reports a failed chunk. */
+export type ErrorReport = Extract<FromWorker, { type: "error" }>;
+
+/** Where the answers of a message's chunks go. */
+export interface Answer {
+  /** Chunk `id` succeeded. */
+  done(id: number, results: unknown[] | Float64Array, transfer: readonly Transferable[]): void;
+  /** A chunk failed: `report` says which and how. */
+  failed(report: ErrorReport, transfer?: Transferable[]): void;
+}
+
+/** Runs one chunk, answering through `answer` (at once or later). */
+export type RunChunk = (chunk: RunMessage, answer: Answer) => void;
+
+/** The message being run. */
+interface Current {
+  chunks: readonly RunMessage[];
+  /** The next chunk to start. */
+  next: number;
+  /** Chunks started and not answered. */
+  readonly pending: Set<number>;
+  /** Answers collected while chunks run synchronously, sent together after. */
+  ids: number[];
+  results: (unknown[] | Float64Array)[];
+  moved: Set<Transferable>;
+  collecting: boolean;
+  failed: boolean;
+}
+
+/** See the module doc. */
+export class Runner {
+  readonly #post: Post;
+  readonly #run: RunChunk;
+  /** Messages received while another one runs (or while paused). */
+  #backlog: RunMessage[][] = [];
+  #state: "idle" | "busy" | "paused" | "halted" = "idle";
+  #current: Current | undefined;
+
+  constructor(post: Post, run: RunChunk) {
+    this.#post = post;
+    this.#run = run;
+  }
+
+  /** Runs the chunks of one message now, or once the messages before it are done. */
+  receive(chunks: RunMessage[]): void {
+    if (this.#state === "idle") this.#runMessage(chunks);
+    else if (this.#state !== "halted") this.#backlog.push(chunks);
+  }
+
+  /** Goes on after a failed message, skipping the chunks in `drop`. */
+  resume(drop: readonly number[]): void {
+    if (drop.length > 0) {
+      const skip = new Set(drop);
+      this.#backlog = this.#backlog
+        .map((chunks) => chunks.filter((chunk) => !skip.has(chunk.id)))
+        .filter((chunks) => chunks.length > 0);
+    }
+    if (this.#state === "paused") this.#next(false);
+  }
+
+  /** Skips the chunks of `ids` that have not started, and tells the host which. */
+  drop(ids: readonly number[]): void {
+    const skip = new Set(ids);
+    const dropped: number[] = [];
+    const keep = (chunk: RunMessage) => {
+      if (!skip.has(chunk.id)) return true;
+      dropped.push(chunk.id);
+      return false;
+    };
+    this.#backlog = this.#backlog.map((chunks) => chunks.filter(keep)).filter((c) => c.length > 0);
+    const current = this.#current;
+    if (current !== undefined) {
+      const started = current.chunks.slice(0, current.next);
+      current.chunks = [...started, ...current.chunks.slice(current.next).filter(keep)];
+    }
+    if (dropped.length > 0) this.#post({ type: "dropped", ids: dropped });
+  }
+
+  /**
+   * Stops for good: sends the answers collected so far and returns the
+   * chunks started and not answered.
+   */
+  halt(): number[] {
+    this.#state = "halted";
+    this.#backlog = [];
+    const current = this.#current;
+    if (current === undefined) return [];
+    if (current.collecting) {
+      current.collecting = false;
+      this.#flush(current);
+    }
+    return [...current.pending];
+  }
+
+  #runMessage(chunks: RunMessage[]): void {
+    this.#state = "busy";
+    const current: Current = {
+      chunks,
+      next: 0,
+      pending: new Set(),
+      ids: [],
+      results: [],
+      moved: new Set(),
+      collecting: false,
+      failed: false,
+    };
+    this.#current = current;
+    const finished = (id: number) => {
+      current.pending.delete(id);
+      if (current.pending.size === 0 && !current.collecting) this.#continue(current, answer);
+    };
+    const answer: Answer = {
+      done: (id, value, transfer) => {
+        if (!current.pending.has(id)) return;
+        if (current.collecting) {
+          current.ids.push(id);
+          current.results.push(value);
+          for (const item of transfer) current.moved.add(item);
+        } else {
+          sendDone(this.#post, id, value, transfer);
+        }
+        finished(id);
+      },
+      failed: (report, transfer) => {
+        if (!current.pending.has(report.id)) return;
+        current.failed = true;
+        postError(this.#post, report, transfer);
+        finished(report.id);
+      },
+    };
+    this.#continue(current, answer);
+  }
+
+  /** Starts chunks until one does not answer at once, then sends the answers collected. */
+  #continue(current: Current, answer: Answer): void {
+    if (this.#current !== current) return;
+    current.collecting = true;
+    while (current.next < current.chunks.length) {
+      if (this.#isHalted()) return;
+      const chunk = current.chunks[current.next++];
+      current.pending.add(chunk.id);
+      this.#run(chunk, answer);
+      if (current.pending.has(chunk.id)) break; // it answers later: wait for it
+    }
+    if (!current.collecting) return; // halted meanwhile
+    current.collecting = false;
+    this.#flush(current);
+    if (current.pending.size === 0 && current.next >= current.chunks.length) this.#done(current);
+  }
+
+  /** Whether halt() was called (a task may call it, through close() or Deno.exit()). */
+  #isHalted(): boolean {
+    return this.#state === "halted";
+  }
+
+  #flush(current: Current): void {
+    const { ids, results, moved } = current;
+    if (ids.length === 0) return;
+    current.ids = [];
+    current.results = [];
+    current.moved = new Set();
+    if (ids.length === 1) sendDone(this.#post, ids[0], results[0], [...moved]);
+    else sendBatch(this.#post, ids, results, [...moved]);
+  }
+
+  #done(current: Current): void {
+    if (this.#current !== current || this.#state === "halted") return;
+    this.#current = undefined;
+    this.#next(current.failed);
+  }
+
+  /** A message is done: run the next one, or wait for the host after a failure. */
+  #next(failed: boolean): void {
+    if (failed) {
+      this.#state = "paused";
+      return;
+    }
+    this.#state = "idle";
+    const chunks = this.#backlog.shift();
+    if (chunks !== undefined) this.#runMessage(chunks);
+  }
+}
+
+/** Posts an error report; without the results before the failure when they cannot be sent. */
+function postError(post: Post, report: ErrorReport, transfer?: Transferable[]): void {
+  try {
+    post(report, transfer);
+  } catch {
+    const { type, id, index, error } = report;
+    post({ type, id, index, error });
+  }
+}
+
+/** Sends the results of several chunks; if one cannot be sent, each goes alone. */
+function sendBatch(
+  post: Post,
+  ids: number[],
+  results: (unknown[] | Float64Array)[],
+  transfer: Transferable[],
+): void {
+  try {
+    post([ids, results], transfer);
+  } catch {
+    for (let i = 0; i < ids.length; i++) {
+      const value = results[i];
+      const own = value instanceof Float64Array ? [value.buffer as ArrayBuffer] : buffersOf(value);
+      sendDone(post, ids[i], value, own);
+    }
+  }
+}
+
+/** Buffers of the typed arrays and buffers among `values`. */
+export function buffersOf(values: readonly unknown[]): Transferable[] {
+  let found: Set<ArrayBuffer> | undefined;
+  for (const value of values) {
+    let buffer: ArrayBufferLike | undefined;
+    if (value instanceof ArrayBuffer) buffer = value;
+    else if (ArrayBuffer.isView(value)) buffer = value.buffer;
+    if (buffer instanceof ArrayBuffer) (found ??= new Set()).add(buffer);
+  }
+  return found === undefined ? [] : [...found];
+}
+
+function sendDone(
+  post: Post,
+  id: number,
+  results: unknown[] | Float64Array,
+  transfer: readonly Transferable[],
+): void {
+  try {
+    post([id, results], transfer as Transferable[]);
+  } catch (error) {
+    const values = Array.from(results as ArrayLike<unknown>);
+    const index = Math.max(0, values.findIndex((value) => !cloneable(value)));
+    const reason = error instanceof Error ? error.message : String(error);
+    const cloneError = new TypeError(
+      `Result ${index} of the chunk could not be sent to the main thread: ${reason}`,
+    );
+    post({ type: "error", id, index, error: toErrorData(cloneError) });
+  }
+}
+
+function cloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
