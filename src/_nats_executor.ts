@@ -25,6 +25,7 @@ import { type ConnectSettings, type Msg, nuid } from "./_nats_client.ts";
 import { type Connected, NatsLink, settledWithin } from "./_nats_link.ts";
 import { Presence } from "./_nats_presence.ts";
 import { ensureStream } from "./_nats_setup.ts";
+import { WasmUploads } from "./_nats_store.ts";
 import {
   type CancelMessage,
   decode,
@@ -37,7 +38,6 @@ import {
   type WorkMessage,
 } from "./_nats_wire.ts";
 import type { TaskSpec } from "./_protocol.ts";
-import { ensureModule, moduleBytes, sha256 } from "./_wasm_registry.ts";
 import { WorkerCrashedError } from "./errors.ts";
 import { taskLabel } from "./task.ts";
 
@@ -70,9 +70,7 @@ export class NatsExecutor implements Executor {
   readonly #presence = new Presence();
   readonly #remote = new Map<number, Remote>();
   readonly #bySeq = new Map<number, number>();
-  /** Object Store names of the WASM modules uploaded, by registry key. */
-  readonly #wasm = new Map<string, string>();
-  readonly #wasmUploads = new Map<string, Promise<void>>();
+  readonly #wasm: WasmUploads;
   #cancels: number[] = [];
   #stopping: Promise<void> | undefined;
 
@@ -87,17 +85,11 @@ export class NatsExecutor implements Executor {
         this.#events.unavailable(error);
       },
     });
+    this.#wasm = new WasmUploads(() => this.#link.ready().then((conn) => conn.store));
   }
 
   prepare(spec: TaskSpec): Promise<void> | undefined {
-    if (spec.kind !== "wasm" || this.#wasm.has(spec.key)) return undefined;
-    let upload = this.#wasmUploads.get(spec.key);
-    if (upload === undefined) {
-      upload = this.#uploadWasm(spec.key);
-      this.#wasmUploads.set(spec.key, upload);
-      upload.catch(() => this.#wasmUploads.delete(spec.key));
-    }
-    return upload;
+    return spec.kind === "wasm" ? this.#wasm.prepare(spec.key) : undefined;
   }
 
   offer(chunks: readonly ExecutorChunk[], _expectedMs: number | undefined): number {
@@ -123,7 +115,7 @@ export class NatsExecutor implements Executor {
         spec: chunk.spec,
         star: chunk.star,
         items: chunk.items,
-        wasm: chunk.spec.kind === "wasm" ? this.#wasm.get(chunk.spec.key) : undefined,
+        wasm: chunk.spec.kind === "wasm" ? this.#wasm.objectName(chunk.spec.key) : undefined,
       };
       let bytes: Uint8Array;
       try {
@@ -346,16 +338,6 @@ export class NatsExecutor implements Executor {
     if (ids.length === 0 || state.state !== "open") return;
     const message: CancelMessage = { caller: this.#caller, ids };
     state.conn.nc.publish(this.#names.cancel, encode(message));
-  }
-
-  async #uploadWasm(key: string): Promise<void> {
-    await ensureModule(key);
-    const bytes = moduleBytes(key);
-    if (bytes === undefined) throw new Error(`WASM module ${key} has no bytes to send to workers`);
-    const name = `wasm-${await sha256(bytes)}`;
-    const conn = await this.#link.ready();
-    await conn.store.ensure(name, bytes);
-    this.#wasm.set(key, name);
   }
 }
 

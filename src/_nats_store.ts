@@ -8,6 +8,7 @@
  */
 
 import { type NatsConnection, type ObjectStore, Objm } from "./_nats_client.ts";
+import { ensureModule, moduleBytes, sha256 } from "./_wasm_registry.ts";
 
 /** Bytes kept free under `max_payload` for the envelope of a message. */
 const ENVELOPE_MARGIN = 8 * 1024;
@@ -68,5 +69,47 @@ export class PayloadStore {
       this.#store.catch(() => this.#store = undefined);
     }
     return this.#store;
+  }
+}
+
+/**
+ * A caller's WASM modules in the store: each registered module is uploaded
+ * once, under `wasm-<sha256 of its bytes>`, before its first chunk is
+ * published (the executor's `prepare`).
+ */
+export class WasmUploads {
+  readonly #store: () => Promise<PayloadStore>;
+  /** Object names of the modules uploaded, by registry key. */
+  readonly #names = new Map<string, string>();
+  readonly #uploads = new Map<string, Promise<void>>();
+
+  constructor(store: () => Promise<PayloadStore>) {
+    this.#store = store;
+  }
+
+  /** `undefined` once the module of `key` is in the store; else a promise that settles when it is. */
+  prepare(key: string): Promise<void> | undefined {
+    if (this.#names.has(key)) return undefined;
+    let upload = this.#uploads.get(key);
+    if (upload === undefined) {
+      upload = this.#upload(key);
+      this.#uploads.set(key, upload);
+      upload.catch(() => this.#uploads.delete(key));
+    }
+    return upload;
+  }
+
+  /** The object name of the module of `key`, once uploaded. */
+  objectName(key: string): string | undefined {
+    return this.#names.get(key);
+  }
+
+  async #upload(key: string): Promise<void> {
+    await ensureModule(key);
+    const bytes = moduleBytes(key);
+    if (bytes === undefined) throw new Error(`WASM module ${key} has no bytes to send to workers`);
+    const name = `wasm-${await sha256(bytes)}`;
+    await (await this.#store()).ensure(name, bytes);
+    this.#names.set(key, name);
   }
 }
