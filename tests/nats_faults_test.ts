@@ -127,21 +127,26 @@ natsTest(
   },
 );
 
-natsTest("nats: a worker stopped with SIGTERM finishes its running chunk and exits 0", async () => {
-  await withCluster({ workers: 1, args: ONE_AT_A_TIME }, async (cluster) => {
-    await using pool = new Pool({ size: 1, backend: cluster.backend() });
-    const result = pool.apply(tasks.sleepEcho, [800, "finished"]);
-    await eventually(() => pool.stats().busy === 1, "the worker is busy");
-    const [worker] = cluster.workers;
-    const status = await worker.stop();
-    assert.equal(status.code, 0);
-    assert.equal(await result, "finished");
-    assert.ok(
-      worker.lines.some((line) => /stopped: ran 1 chunks \(0 failed\)/.test(line)),
-      worker.lines.join("\n"),
-    );
-  });
-});
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  natsTest(
+    `nats: a worker stopped with ${signal} finishes its running chunk and exits 0`,
+    async () => {
+      await withCluster({ workers: 1, args: ONE_AT_A_TIME }, async (cluster) => {
+        await using pool = new Pool({ size: 1, backend: cluster.backend() });
+        const result = pool.apply(tasks.sleepEcho, [800, "finished"]);
+        await eventually(() => pool.stats().busy === 1, "the worker is busy");
+        const [worker] = cluster.workers;
+        const status = await worker.stop({ signal });
+        assert.equal(status.code, 0);
+        assert.equal(await result, "finished");
+        assert.ok(
+          worker.lines.some((line) => /stopped: ran 1 chunks \(0 failed\)/.test(line)),
+          worker.lines.join("\n"),
+        );
+      });
+    },
+  );
+}
 
 natsTest(
   "nats: the server dying mid-call rejects every outstanding call with ConnectionLostError",
