@@ -41,6 +41,8 @@ export interface PoolNames {
   readonly bucket: string;
   /** What the server publishes when a chunk used up its deliveries. */
   readonly maxDeliveries: string;
+  /** What the server publishes when the consumer is deleted (with its stream, or alone). */
+  readonly consumerDeleted: string;
   work(caller: string): string;
   result(caller: string): string;
 }
@@ -58,6 +60,7 @@ export function poolNames(pool: string): PoolNames {
     presence: `multipool.${pool}.presence`,
     bucket: `multipool_${pool}`,
     maxDeliveries: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${consumer}`,
+    consumerDeleted: `$JS.EVENT.ADVISORY.CONSUMER.DELETED.${stream}.${consumer}`,
     work: (caller) => `multipool.${pool}.work.${caller}`,
     result: (caller) => `multipool.${pool}.result.${caller}`,
   };

@@ -111,7 +111,7 @@ export class NatsWorker {
     const capacity = settings.concurrency + settings.prefetch;
     this.#puller = new Puller(nc, this.#names, {
       room: () => capacity - this.#held.size,
-      onTrouble: (status) => this.#recover(status),
+      onTrouble: (status) => this.#recover(`the server refused a pull (${status})`),
       onChunk: (msg: Msg) => {
         const idle = this.#held.size === 0;
         this.#held.take(msg, this.#stopping !== undefined);
@@ -126,6 +126,10 @@ export class NatsWorker {
           // Not a cancel this version can read.
         }
       },
+    });
+    // Pull requests waiting at a deleted consumer are not always answered: listen for it too.
+    nc.subscribe(this.#names.consumerDeleted, {
+      callback: () => this.#recover("the pool's consumer was deleted"),
     });
     this.#timers.push(
       setInterval(() => this.#held.heartbeat(), Math.max(100, ackWait / 3)),
@@ -220,14 +224,14 @@ export class NatsWorker {
   }
 
   /**
-   * The server refused a pull (the stream or consumer was deleted?): say so,
-   * and after a pause (server 2.9 mishandles a stream made again at once)
-   * create them again.
+   * The server refused a pull, or the consumer was deleted: say so, and
+   * after a pause (server 2.9 mishandles a stream made again at once)
+   * create the stream and consumer again.
    */
-  #recover(status: string): void {
+  #recover(why: string): void {
     if (this.#recovering) return;
     this.#recovering = true;
-    console.error(`multipool worker ${this.#settings.name}: the server refused a pull (${status})`);
+    console.error(`multipool worker ${this.#settings.name}: ${why}; making it again`);
     setTimeout(() => {
       if (this.#stopping !== undefined || this.#nc.isClosed()) return;
       jetstreamManager(this.#nc, { checkAPI: false }).then(async (jsm) => {

@@ -213,7 +213,11 @@ natsTest("nats: a worker whose stream was deleted says so and creates it again",
     assert.equal(await pool.apply(tasks.square, [2]), 4);
     await cluster.deleteStream();
     await eventually(
-      () => cluster.workers[0].lines.some((line) => /the server refused a pull \(\d+/.test(line)),
+      () =>
+        cluster.workers[0].lines.some((line) =>
+          /(the server refused a pull \(\d+|the pool's consumer was deleted).*; making it again/
+            .test(line)
+        ),
       "the worker reports the refusal",
     );
     // Server 2.9.10 may fail a publish or two on a stream made again at once (a missing block file).
