@@ -5,6 +5,7 @@
  * @module
  */
 
+import { cluster } from "./cluster.ts";
 import { coroutines } from "./coroutines.ts";
 import { cpuSpeedup } from "./cpu_speedup.ts";
 import { imapProgress } from "./imap_progress.ts";
@@ -52,6 +53,11 @@ export const PARTS: readonly Part[] = [
     name: "mandelbrot",
     title: "Mandelbrot in parallel with the WASM kernel, as a PNG",
     run: mandelbrot,
+  },
+  {
+    name: "cluster",
+    title: "The same Pool over NATS JetStream: two worker processes share the primes",
+    run: cluster,
   },
 ];
 

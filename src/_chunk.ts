@@ -38,7 +38,11 @@ export type OutcomeHandler = (outcome: ChunkOutcome) => void;
 
 /** A submitted chunk. */
 export interface Ticket {
-  /** Drops the chunk if it has not started; a running one finishes and its outcome is dropped. */
+  /**
+   * Drops the chunk if it has not started; a running one finishes and its
+   * outcome is dropped, unless the executor can abandon it (a remote
+   * executor takes it off its queue and stops it).
+   */
   cancel(): void;
 }
 

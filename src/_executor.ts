@@ -97,16 +97,23 @@ export interface Executor {
    */
   hold(active: boolean): void;
   /**
+   * Optional: chunk `id` is no longer wanted (a caller left an `imap`
+   * early). An executor that has it implements it when dropping such a
+   * chunk is cheap (a remote queue: take it back, stop it); without it the
+   * chunk finishes and its outcome is dropped.
+   */
+  abandon?(id: number): void;
+  /**
    * No more chunks will come: lets workers still starting finish starting
    * (their initializer runs), then stops every worker. Resolves when all
    * are gone.
    */
   shutdown(): Promise<void>;
   /**
-   * Stops every worker now; chunks it held are not reported. Resolves when
-   * every worker is gone (a subprocess has exited).
+   * Stops every worker now; chunks it held are not reported. A remote
+   * executor returns a promise that settles once its connection is closed.
    */
-  terminate(): Promise<void>;
+  terminate(): void | Promise<void>;
   stats(): ExecutorStats;
 }
 

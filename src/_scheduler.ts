@@ -74,6 +74,8 @@ export class Scheduler {
   #completed = 0;
   #failed = 0;
   #dispatching = false;
+  /** Settles once the executor has stopped after terminate(). */
+  #terminated: Promise<void> | undefined;
   /** Chunks in the "offered" state. */
   #offered = 0;
   /**
@@ -84,8 +86,6 @@ export class Scheduler {
   #saturated = false;
   /** Whether the executor was last told to hold the event loop. */
   #held = false;
-  /** Settles when a terminate() has stopped every worker. */
-  #terminated: Promise<void> | undefined;
 
   /** Creates the executor; throws what it throws (no worker is left running). */
   constructor(executor: ExecutorFactory, options: SchedulerOptions = {}) {
@@ -177,14 +177,14 @@ export class Scheduler {
 
   /**
    * Rejects every chunk not settled yet with {@linkcode PoolClosedError} and
-   * stops the executor; resolves when its workers are gone.
+   * stops the executor; resolves once it has stopped.
    */
   terminate(): Promise<void> {
     if (this.#terminated !== undefined) return this.#terminated;
     this.#phase = { state: "terminated" };
     const error = new PoolClosedError("Pool was terminated before the task finished");
     const pending = [...this.#preparing, ...this.#queue.drain(), ...this.#active.values()];
-    this.#terminated = this.#executor.terminate();
+    this.#terminated = Promise.resolve(this.#executor.terminate());
     for (const chunk of pending) this.#settle(chunk, { ok: false, error });
     this.#updateHold();
     this.#changed.notify();
@@ -367,7 +367,7 @@ export class Scheduler {
   #expire(chunk: Chunk, timeout: number): void {
     if (chunk.status.state !== "running") return;
     const error = new TaskTimeoutError(
-      `Task ${taskLabel(chunk.spec)} did not finish within ${timeout} ms; its worker was replaced`,
+      `Task ${taskLabel(chunk.spec)} did not finish within ${timeout} ms and was stopped`,
     );
     this.#settle(chunk, { ok: false, error });
     this.#executor.cancel(chunk.id);
@@ -384,10 +384,19 @@ export class Scheduler {
   /**
    * A caller drops a chunk it no longer wants: one that has not started
    * (queued, preparing, or sent to a worker behind another, which then
-   * skips it if it can). A running one finishes; its outcome still comes.
+   * skips it if it can). A running one finishes and its outcome still comes,
+   * unless the executor can abandon it (a remote queue takes it back).
    */
   #cancel(chunk: Chunk): void {
     const state = chunk.status.state;
+    if (state === "running") {
+      // An executor that can take the chunk back (a remote queue) does; else it finishes.
+      if (this.#executor.abandon === undefined) return;
+      const error = new Error("Chunk was abandoned by its caller");
+      this.#settle(chunk, { ok: false, error }, false);
+      this.#executor.abandon(chunk.id);
+      return;
+    }
     if (state !== "queued" && state !== "preparing" && state !== "offered") return;
     if (state === "queued") this.#dequeue(chunk);
     const error = new Error("Chunk was cancelled before it started");

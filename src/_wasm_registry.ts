@@ -14,8 +14,8 @@
 import { importProblem } from "./_wasm_call.ts";
 
 const modules = new Map<string, WebAssembly.Module>();
-/** The bytes each module was compiled from: subprocess workers get these and compile once each. */
-const sources = new Map<string, Uint8Array>();
+/** The bytes each module was compiled from: subprocess and remote workers get these and compile once each. */
+const sources = new Map<string, Uint8Array<ArrayBuffer>>();
 const pending = new Map<string, Promise<WebAssembly.Module>>();
 const loaders = new Map<string, URL>();
 const urlKeys = new Map<string, Promise<string>>();
@@ -51,7 +51,7 @@ export function registeredModule(key: string): WebAssembly.Module {
  *
  * @throws {Error} for a key that is unknown or not compiled yet.
  */
-export function moduleBytes(key: string): Uint8Array {
+export function moduleBytes(key: string): Uint8Array<ArrayBuffer> {
   registeredModule(key);
   return sources.get(key)!;
 }
@@ -105,7 +105,7 @@ export function registerModule(source: URL | BufferSource): Promise<string> {
 
 async function registerBytes(bytes: BufferSource, label: string): Promise<string> {
   const key = `sha256:${await sha256(bytes)}`;
-  await (modules.get(key) ?? pending.get(key) ?? track(key, compile(key, bytes, label)));
+  await addModule(key, bytes, label);
   return key;
 }
 
@@ -120,19 +120,30 @@ async function compile(
   bytes: BufferSource,
   label: string,
 ): Promise<WebAssembly.Module> {
-  const module = await WebAssembly.compile(bytes);
+  const copy = ArrayBuffer.isView(bytes)
+    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice()
+    : new Uint8Array(bytes).slice();
+  const module = await WebAssembly.compile(copy);
   compiles++;
   const problem = importProblem(module, `WASM module ${label}`);
   if (problem !== undefined) throw new TypeError(problem);
   modules.set(key, module);
-  sources.set(key, copyBytes(bytes));
+  sources.set(key, copy);
   return module;
 }
 
-function copyBytes(bytes: BufferSource): Uint8Array {
-  return ArrayBuffer.isView(bytes)
-    ? new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
-    : new Uint8Array(bytes.slice(0));
+/**
+ * Compiles `bytes` under `key` unless a module is registered under it
+ * already (a remote worker registers what a caller uploaded).
+ */
+export function addModule(
+  key: string,
+  bytes: BufferSource,
+  label: string = key,
+): Promise<WebAssembly.Module> {
+  const module = modules.get(key);
+  if (module !== undefined) return Promise.resolve(module);
+  return pending.get(key) ?? track(key, compile(key, bytes, label));
 }
 
 async function fetchBytes(url: URL): Promise<ArrayBuffer> {
@@ -150,7 +161,8 @@ async function fetchBytes(url: URL): Promise<ArrayBuffer> {
   return await response.arrayBuffer();
 }
 
-async function sha256(bytes: BufferSource): Promise<string> {
+/** Hex SHA-256 of `bytes`. */
+export async function sha256(bytes: BufferSource): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }

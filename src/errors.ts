@@ -161,3 +161,23 @@ export function fromErrorData(data: ErrorData): Error {
   if (data.stack !== undefined) error.stack = data.stack;
   return error;
 }
+
+/**
+ * A pool on a remote backend lost its connection to the server (the
+ * server died, or the network did) while the task was out: the task may or
+ * may not have run. Exported by `@multipool/multipool/nats`.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionLostError } from "@multipool/multipool/nats";
+ * const error = new ConnectionLostError("Connection to NATS server nats://127.0.0.1:4222 was lost");
+ * console.log(error.name); // "ConnectionLostError"
+ * ```
+ */
+export class ConnectionLostError extends Error {
+  /** Creates the error. */
+  constructor(message = "Connection to the server was lost", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConnectionLostError";
+  }
+}
