@@ -36,6 +36,7 @@ export { Pool } from "./src/pool.ts";
 export type { Backend, LocalBackend, PoolBackend } from "./src/backend.ts";
 export {
   type ApplyAsyncOptions,
+  type ApplyOptions,
   type CallOptions,
   type ImapOptions,
   type MapAsyncOptions,
@@ -56,6 +57,7 @@ export {
   type AsyncResultOptions,
 } from "./src/async_result.ts";
 export { type Task, type TaskModule, taskModule, type TaskRef } from "./src/task.ts";
+export { transfer } from "./src/transfer.ts";
 export type { TaskSpec } from "./src/_protocol.ts";
 export type { Percentiles } from "./src/_samples.ts";
 export { liveWorkerCount, type WorkerPermissions } from "./src/_transport.ts";

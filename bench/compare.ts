@@ -10,7 +10,13 @@
  */
 import { REPORT_PREFIX, type ReportRow } from "./_report.ts";
 
-const SCRIPTS = ["python_compare", "imap_memory", "group_compare", "kernel_scaling"];
+const SCRIPTS = [
+  "python_compare",
+  "imap_memory",
+  "group_compare",
+  "kernel_scaling",
+  "transfer_compare",
+];
 
 /** Runs `bench/<name>.ts`, returning its rows, or the reason it gave none. */
 async function runScript(name: string): Promise<ReportRow[] | string> {

@@ -41,7 +41,8 @@ export function runMap(scheduler: Scheduler, call: MapCall, size: number): Promi
   const { spec, star, signal, timeout } = call;
   const stream = new ChunkStream(
     call.source,
-    (items, onOutcome) => lease.submit({ spec, items, star, signal, timeout }, onOutcome),
+    (items, onOutcome, transfer) =>
+      lease.submit({ spec, items, star, signal, timeout, transfer }, onOutcome),
     {
       chunksize: call.chunksize ??
         (known === undefined ? "auto" : Math.max(1, Math.ceil(known / (4 * size)))),
@@ -69,8 +70,8 @@ export function streamMap(
 ): AsyncIterableIterator<unknown> {
   scheduler.assertOpen();
   const { spec, star, signal, timeout } = call;
-  const submit: SubmitChunk = (items, onOutcome) =>
-    scheduler.submit({ spec, items, star, signal, timeout }, onOutcome);
+  const submit: SubmitChunk = (items, onOutcome, transfer) =>
+    scheduler.submit({ spec, items, star, signal, timeout, transfer }, onOutcome);
   return new StreamIterator(
     () =>
       new ChunkStream(call.source, submit, {

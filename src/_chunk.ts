@@ -20,6 +20,8 @@ export interface ChunkRequest {
   readonly timeout: number | undefined;
   /** Aborting it removes the chunk from the queue or stops the worker running it. */
   readonly signal: AbortSignal | undefined;
+  /** What to move to the worker instead of copying (detached here once sent). */
+  readonly transfer?: readonly Transferable[] | undefined;
 }
 
 /** How a chunk ended, as its caller learns it. */

@@ -11,9 +11,17 @@
 import { Condition } from "./_condition.ts";
 import { type ChunkItems, PACK_MIN } from "./_protocol.ts";
 import type { OutcomeHandler, Ticket } from "./_scheduler.ts";
+import { unwrapTransfers } from "./_transfer.ts";
 
-/** Submits one chunk; `onOutcome` receives its outcome once, synchronously. */
-export type SubmitChunk = (items: ChunkItems, onOutcome: OutcomeHandler) => Ticket;
+/**
+ * Submits one chunk; `onOutcome` receives its outcome once, synchronously.
+ * `transfer`: what its items move to the worker (items marked by `transfer()`).
+ */
+export type SubmitChunk = (
+  items: ChunkItems,
+  onOutcome: OutcomeHandler,
+  transfer: readonly Transferable[] | undefined,
+) => Ticket;
 
 /** A finished chunk handed to the consumer. */
 export type Finished =
@@ -221,11 +229,15 @@ export class ChunkStream {
     }
   }
 
-  #start(offset: number, items: ChunkItems): void {
+  #start(offset: number, pulled: ChunkItems): void {
     const entry: Entry = { offset, ticket: undefined, finished: undefined };
     this.#entries.push(entry);
     this.#inWindow++;
     try {
+      const marked = pulled instanceof Float64Array
+        ? undefined
+        : unwrapTransfers(pulled, (i) => `iterable[${offset + i}]`);
+      const items = marked?.items ?? pulled;
       // The outcome arrives synchronously, before the worker that ran it is
       // free: a failure drops the chunks after it before one of them can start.
       entry.ticket = this.#submit(items, (outcome) => {
@@ -241,7 +253,7 @@ export class ChunkStream {
             partial: outcome.partial,
           });
         }
-      });
+      }, marked?.transfer);
     } catch (error) {
       this.#finish(entry, { ok: false, offset, error });
       this.#exhausted = true;

@@ -19,6 +19,11 @@ export interface ExecutorChunk {
   readonly items: ChunkItems;
   /** Each item is an argument tuple (`task(...item)`). */
   readonly star: boolean;
+  /**
+   * What to move to the worker instead of copying; a backend that cannot
+   * move (another process, another machine) copies it.
+   */
+  readonly transfer?: readonly Transferable[] | undefined;
 }
 
 /** How a chunk ended, as the executor reports it. */

@@ -232,6 +232,7 @@ export class Scheduler {
       spec: request.spec,
       items: request.items,
       star: request.star,
+      transfer: request.transfer,
       timeout: request.timeout,
       signal: request.signal,
       onOutcome,

@@ -50,16 +50,22 @@ export class SlotWire {
     }
     const flag = star ? 1 : 0;
     if (chunks.length === 1) {
-      const items = wireItems(chunks[0]);
-      const message: ToWorker = [chunks[0].id, task, items, flag];
-      if (items instanceof Float64Array) this.#transport.post(message, [items.buffer]);
+      const chunk = chunks[0];
+      const items = wireItems(chunk);
+      const message: ToWorker = [chunk.id, task, items, flag];
+      if (chunk.transfer !== undefined && chunk.transfer.length > 0) {
+        const transfer = [...chunk.transfer];
+        if (items instanceof Float64Array) transfer.push(items.buffer);
+        this.#transport.post(message, transfer);
+      } else if (items instanceof Float64Array) this.#transport.post(message, [items.buffer]);
       else this.#transport.post(message);
       return;
     }
     const items = chunks.map(wireItems);
-    const transfer: Transferable[] = [];
-    for (const list of items) if (list instanceof Float64Array) transfer.push(list.buffer);
-    this.#transport.post([chunks.map((chunk) => chunk.id), task, items, flag], transfer);
+    const transfer = new Set<Transferable>();
+    for (const list of items) if (list instanceof Float64Array) transfer.add(list.buffer);
+    for (const chunk of chunks) for (const entry of chunk.transfer ?? []) transfer.add(entry);
+    this.#transport.post([chunks.map((chunk) => chunk.id), task, items, flag], [...transfer]);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 
 import { describe } from "./task.ts";
+import { Transferred } from "./_transfer.ts";
 
 /** Throws unless `value` is undefined or an integer >= `min`. */
 export function optionalInteger(value: unknown, name: string, min = 1): number | undefined {
@@ -100,13 +101,15 @@ export function cloneableTuple(args: readonly unknown[], name: string): void {
 export function itemCheck(star: boolean): (item: unknown, index: number) => void {
   if (star) {
     return (item, index) => {
-      if (!Array.isArray(item) || !item.every(isPlain)) {
-        cloneableTuple(argumentTuple(item, `iterable[${index}]`), `iterable[${index}]`);
+      const value = item instanceof Transferred ? item.value : item;
+      if (!Array.isArray(value) || !value.every(isPlain)) {
+        cloneableTuple(argumentTuple(value, `iterable[${index}]`), `iterable[${index}]`);
       }
     };
   }
   return (item, index) => {
-    if (!isPlain(item)) cloneable(item, `iterable[${index}]`);
+    if (isPlain(item)) return;
+    cloneable(item instanceof Transferred ? item.value : item, `iterable[${index}]`);
   };
 }
 

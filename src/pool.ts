@@ -13,8 +13,10 @@ import { realClock } from "./_clock.ts";
 import { poolSettings } from "./_pool_settings.ts";
 import { executorFor } from "./backend.ts";
 import { asyncCall, type MapCall, runMap, streamMap } from "./_calls.ts";
+import { checkTransferables, unwrapTransfers } from "./_transfer.ts";
 import type {
   ApplyAsyncOptions,
+  ApplyOptions,
   CallOptions,
   ImapOptions,
   MapAsyncOptions,
@@ -98,7 +100,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * console.log(await pool.apply((a: number, b: number) => a * b, [6, 7])); // 42
    * ```
    */
-  apply<A extends unknown[], R>(task: Task<A, R>, args: A, options: CallOptions = {}): Promise<R> {
+  apply<A extends unknown[], R>(task: Task<A, R>, args: A, options: ApplyOptions = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       // Thrown here (bad input, a closed pool, a full queue), an error rejects the promise.
       const request = this.#applyRequest(task, args, options);
@@ -416,11 +418,20 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   // ---- from calls to chunks ---------------------------------------------
 
-  #applyRequest(task: unknown, args: unknown, options: CallOptions): ChunkRequest {
+  #applyRequest(task: unknown, args: unknown, options: ApplyOptions): ChunkRequest {
     const spec = toTaskSpec(task);
-    const tuple = argumentTuple(args, "args");
+    const call = this.#callOptions(options);
+    const given = argumentTuple(args, "args");
+    const marked = unwrapTransfers(given, (i) => `args[${i}]`);
+    const tuple = marked?.items ?? given;
     cloneableTuple(tuple, "args");
-    return { spec, items: [tuple], star: true, ...this.#callOptions(options) };
+    const listed = options.transfer === undefined
+      ? undefined
+      : checkTransferables(options.transfer, "transfer");
+    const transfer = listed === undefined || marked === undefined
+      ? listed ?? marked?.transfer
+      : [...new Set([...listed, ...marked.transfer])];
+    return { spec, items: [tuple], star: true, ...call, transfer };
   }
 
   #callOptions(options: CallOptions): Pick<ChunkRequest, "signal" | "timeout"> {

@@ -101,6 +101,30 @@ export interface CallOptions {
 }
 
 /**
+ * Options of `Pool.apply`.
+ *
+ * @example
+ * ```ts
+ * import { type ApplyOptions, Pool } from "@multipool/multipool";
+ * const big = new Float64Array(1_000_000).fill(1);
+ * const options: ApplyOptions = { transfer: [big.buffer] };
+ * await using pool = new Pool({ size: 1 });
+ * console.log(await pool.apply((a: Float64Array) => a.length, [big], options)); // 1000000
+ * console.log(big.length); // 0: moved to the worker, detached here
+ * ```
+ */
+export interface ApplyOptions extends CallOptions {
+  /**
+   * What to move to the worker instead of copying, as in
+   * `structuredClone(value, { transfer })`: `ArrayBuffer`s (and
+   * `MessagePort`s) among the arguments. A moved buffer is detached here
+   * (empty) once the call is sent. On the process and NATS backends it is
+   * copied instead, and stays usable.
+   */
+  transfer?: readonly (Transferable | ArrayBufferLike)[];
+}
+
+/**
  * Options of `Pool.applyAsync`.
  *
  * @example
@@ -110,7 +134,7 @@ export interface CallOptions {
  * console.log(typeof options.callback); // "function"
  * ```
  */
-export interface ApplyAsyncOptions<R> extends CallOptions, AsyncResultCallbacks<R> {}
+export interface ApplyAsyncOptions<R> extends ApplyOptions, AsyncResultCallbacks<R> {}
 
 /**
  * Options of `Pool.map` and `Pool.starmap`.
