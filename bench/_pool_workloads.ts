@@ -18,8 +18,14 @@ export class RawEcho {
     name: "raw-echo",
   });
   #resolve: ((value: unknown) => void) | undefined;
+  readonly #minimal: boolean;
 
-  constructor() {
+  /**
+   * `minimal`: post the bare number (the cheapest message there is) instead
+   * of `{ id, args: [id] }`.
+   */
+  constructor(options: { minimal?: boolean } = {}) {
+    this.#minimal = options.minimal ?? false;
     this.#worker.onmessage = (event) => {
       const resolve = this.#resolve;
       this.#resolve = undefined;
@@ -27,11 +33,11 @@ export class RawEcho {
     };
   }
 
-  /** Posts `{ id, args }` and resolves with the echo; one at a time, like `await pool.apply`. */
+  /** Posts `{ id, args }` (or `id`) and resolves with the echo; one at a time, like `await pool.apply`. */
   roundTrip(id: number): Promise<unknown> {
     return new Promise((resolve) => {
       this.#resolve = resolve;
-      this.#worker.postMessage({ id, args: [id] });
+      this.#worker.postMessage(this.#minimal ? id : { id, args: [id] });
     });
   }
 

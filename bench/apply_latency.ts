@@ -34,8 +34,10 @@ import {
   verdict,
 } from "./_pool_workloads.ts";
 
-/** The target: `apply` p50 at most this many times the raw round trip. */
+/** The target: `apply` p50 at most this many times the raw round trip of `{ id, args }`. */
 export const APPLY_TARGET = 1.5;
+/** The target: `apply` p50 at most this many times the minimal raw round trip (a bare number). */
+export const MINIMAL_TARGET = 1.3;
 /** How far from 1.00 the control may be for a measurement to be judged. */
 export const CONTROL_TOLERANCE = 0.1;
 
@@ -49,6 +51,10 @@ export interface ApplyLatency {
   rawUs: number;
   /** Median over blocks of apply p50 / raw p50. */
   ratio: number;
+  /** p50 of the minimal raw round trip (a bare number, echoed) over all blocks. */
+  minimalUs: number;
+  /** Median over blocks of apply p50 / minimal raw p50. */
+  minimalRatio: number;
   /** Median over blocks of the second raw worker's p50 / the first's: 1.00 when the measure is sound. */
   control: number;
 }
@@ -68,10 +74,12 @@ export async function measureApplyLatency(options: ApplyLatencyOptions): Promise
   const pool = new Pool({ size: options.size });
   const raw = new RawEcho();
   const twin = new RawEcho();
+  const minimal = new RawEcho({ minimal: true });
   const sides = [
     (i: number) => pool.apply(echo, [i]),
     (i: number) => raw.roundTrip(i),
     (i: number) => twin.roundTrip(i),
+    (i: number) => minimal.roundTrip(i),
   ];
   try {
     // Warm up: workers started, task loaded, everything JIT-compiled.
@@ -79,6 +87,7 @@ export async function measureApplyLatency(options: ApplyLatencyOptions): Promise
     const all = sides.map(() => [] as number[]);
     const ratios: number[] = [];
     const controls: number[] = [];
+    const minimalRatios: number[] = [];
     for (let block = 0; block < options.blocks; block++) {
       const times = sides.map(() => [] as number[]);
       for (let i = 0; i < options.pairs; i++) {
@@ -89,9 +98,10 @@ export async function measureApplyLatency(options: ApplyLatencyOptions): Promise
           times[which].push((performance.now() - start) * 1e3);
         }
       }
-      const [apply, bare, other] = times.map((t) => percentile(t, 50));
+      const [apply, bare, other, least] = times.map((t) => percentile(t, 50));
       ratios.push(apply / bare);
       controls.push(other / bare);
+      minimalRatios.push(apply / least);
       times.forEach((t, k) => all[k].push(...t));
     }
     return {
@@ -100,10 +110,13 @@ export async function measureApplyLatency(options: ApplyLatencyOptions): Promise
       rawUs: median(all[1]),
       ratio: median(ratios),
       control: median(controls),
+      minimalUs: median(all[3]),
+      minimalRatio: median(minimalRatios),
     };
   } finally {
     raw.close();
     twin.close();
+    minimal.close();
     await pool.terminate();
   }
 }
@@ -142,6 +155,17 @@ export function applyVerdict(measured: ApplyLatency): string {
   return met === undefined ? `n/a (control ${fmt(measured.control, 2)})` : verdict(met);
 }
 
+/** Whether the minimal-round-trip target is met; undefined when the measurement is not sound. */
+export function meetsMinimalTarget(measured: ApplyLatency): boolean | undefined {
+  return isSound(measured) ? measured.minimalRatio <= MINIMAL_TARGET : undefined;
+}
+
+/** PASS/MISS against the minimal round trip, or why it is not judged. */
+export function minimalVerdict(measured: ApplyLatency): string {
+  const met = meetsMinimalTarget(measured);
+  return met === undefined ? `n/a (control ${fmt(measured.control, 2)})` : verdict(met);
+}
+
 if (import.meta.main) {
   const pin = Deno.args.includes("--pin");
   const json = Deno.args.includes("--json");
@@ -166,6 +190,11 @@ if (import.meta.main) {
         `(target <= ${APPLY_TARGET}x: ${applyVerdict(measured)}); control ${
           fmt(measured.control, 2)
         }`,
+    );
+    console.log(
+      `  minimal raw round trip (a bare number) p50 ${fmt(measured.minimalUs)} µs: apply is ${
+        fmt(measured.minimalRatio, 2)
+      }x (target <= ${MINIMAL_TARGET}x: ${minimalVerdict(measured)})`,
     );
   }
 }

@@ -77,6 +77,8 @@ export class ChunkStream {
   readonly #submit: SubmitChunk;
   readonly #options: ChunkStreamOptions;
   readonly #array: readonly unknown[] | undefined;
+  /** A source of plain numbers already packed: chunks are slices of it. */
+  readonly #floats: Float64Array | undefined;
   readonly #iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
   readonly #isAsync: boolean;
   #pendingNext: Promise<IteratorResult<unknown>> | undefined;
@@ -111,6 +113,9 @@ export class ChunkStream {
     this.#size = options.chunksize === "auto" ? 1 : options.chunksize;
     if (Array.isArray(source)) {
       this.#array = source;
+      this.#isAsync = false;
+    } else if (source instanceof Float64Array) {
+      this.#floats = source;
       this.#isAsync = false;
     } else if (typeof source !== "string" && Symbol.asyncIterator in source) {
       this.#iterator = source[Symbol.asyncIterator]();
@@ -283,6 +288,13 @@ export class ChunkStream {
   async #pull(): Promise<unknown[] | Float64Array<ArrayBuffer>> {
     if (this.#failed !== undefined) throw this.#failed.error;
     const size = this.#size;
+    if (this.#floats !== undefined) {
+      // A copy per chunk: its buffer is transferred to the worker.
+      const items = this.#floats.slice(this.#pulled, this.#pulled + size);
+      this.#pulled += items.length;
+      if (this.#pulled >= this.#floats.length) this.#exhausted = true;
+      return items;
+    }
     if (this.#array !== undefined) {
       const items = this.#array.slice(this.#pulled, this.#pulled + size);
       this.#checkAll(items);

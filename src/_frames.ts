@@ -22,6 +22,7 @@
  */
 
 import { deserialize, serialize } from "node:v8";
+import { jsonSafe } from "./_protocol.ts";
 
 const MARKER = [0x00, 0xff, 0x6d, 0x70] as const;
 const HEADER = 9;
@@ -232,38 +233,4 @@ export function join(parts: readonly Uint8Array[], length?: number): Uint8Array 
     offset += part.length;
   }
   return out;
-}
-
-/**
- * Whether JSON keeps `value` exactly as structured clone would: finite
- * numbers (not -0), strings, booleans, null, and plain arrays (no holes)
- * and objects of those, within `budget` nodes.
- */
-function jsonSafe(value: unknown, budget: { left: number }): boolean {
-  if (--budget.left < 0) return false;
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case "object": {
-      if (value === null) return true;
-      if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !jsonSafe(value[i], budget)) return false;
-        }
-        return true;
-      }
-      if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-      for (const key in value) {
-        if (key === "__proto__" || !Object.hasOwn(value, key)) return false;
-        if (!jsonSafe((value as Record<string, unknown>)[key], budget)) return false;
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
 }

@@ -17,13 +17,7 @@ import { weakClock } from "./_clock.ts";
 import { encodeFrame, FrameReader, join } from "./_frames.ts";
 import { LineRelay } from "./_output_lines.ts";
 import { permissionFlags } from "./_process_flags.ts";
-import {
-  type BatchTuple,
-  type FromWorker,
-  isTuple,
-  type RunTuple,
-  type ToWorker,
-} from "./_protocol.ts";
+import { controlOf, type FromWorker, type ToWorker } from "./_protocol.ts";
 import { unwatchPid, watchPid } from "./_reaper.ts";
 import {
   countWorker,
@@ -151,11 +145,9 @@ function startProcess(
 
 /** A message as it can leave this process: a WASM module travels as its bytes. */
 function portable(message: ToWorker): unknown {
-  if (
-    !isTuple<RunTuple | BatchTuple, Exclude<ToWorker, RunTuple | BatchTuple>>(message) &&
-    message.type === "wasm"
-  ) {
-    return { type: "wasm", key: message.key, bytes: moduleBytes(message.key) };
+  const control = controlOf(message);
+  if (control?.type === "wasm") {
+    return { type: "wasm", key: control.key, bytes: moduleBytes(control.key) };
   }
   return message;
 }

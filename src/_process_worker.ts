@@ -38,7 +38,7 @@ interface WasmBytes {
 
 function onFrame(frame: unknown): void {
   const message = frame as ToWorker | WasmBytes;
-  if ("bytes" in message) {
+  if (typeof message === "object" && "bytes" in message) {
     handle({ type: "wasm", key: message.key, module: new WebAssembly.Module(message.bytes) });
   } else handle(message);
 }

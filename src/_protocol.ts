@@ -87,9 +87,14 @@ export function isTuple<T extends readonly unknown[], O>(message: T | O): messag
   return Array.isArray(message);
 }
 
-/** Main thread to worker: a {@linkcode RunTuple} or {@linkcode BatchTuple}, or a control message. */
+/**
+ * Main thread to worker: a {@linkcode RunTuple} or {@linkcode BatchTuple},
+ * a `RunTuple` as JSON text (small chunks of plain values: see
+ * {@linkcode jsonSafe}), or a control message.
+ */
 export type ToWorker =
   | RunTuple
+  | string
   | BatchTuple
   | {
     readonly type: "init";
@@ -109,8 +114,18 @@ export type ToWorker =
   /** End on your own, as a program that returns does: exit handlers run. */
   | { readonly type: "exit" };
 
-/** Worker to main thread: a {@linkcode DoneTuple} or {@linkcode BatchDoneTuple}, or a message object. */
-export type FromWorker = DoneTuple | BatchDoneTuple | WorkerMessage;
+/** A message from the main thread that is not chunks: `init`, `task`, `wasm`, `resume`, `drop`, `exit`. */
+export type ControlMessage = Exclude<ToWorker, RunTuple | BatchTuple | string>;
+
+/** `message` when it is a control message, else `undefined` (chunks, as a tuple or as text). */
+export function controlOf(message: ToWorker): ControlMessage | undefined {
+  return typeof message === "object" && !Array.isArray(message)
+    ? message as ControlMessage
+    : undefined;
+}
+
+/** Worker to main thread: a {@linkcode DoneTuple} or {@linkcode BatchDoneTuple} (as a tuple or as JSON text), or a message object. */
+export type FromWorker = DoneTuple | BatchDoneTuple | string | WorkerMessage;
 
 /** Worker to main thread, other than results; "done" is what a {@linkcode DoneTuple} becomes on arrival. */
 export type WorkerMessage =
@@ -175,3 +190,41 @@ export function packNumbers(values: readonly unknown[]): Float64Array<ArrayBuffe
   for (let i = 0; i < values.length; i++) if (typeof values[i] !== "number") return undefined;
   return Float64Array.from(values as number[]);
 }
+
+/**
+ * Whether JSON keeps `value` exactly (finite numbers but -0, strings,
+ * booleans, null, dense plain arrays and plain objects of those), within
+ * `budget.left` nodes. Such small messages travel as JSON text: a string
+ * costs a fraction of a structured clone of even a small array.
+ */
+export function jsonSafe(value: unknown, budget: { left: number }): boolean {
+  if (--budget.left < 0) return false;
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object": {
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !jsonSafe(value[i], budget)) return false;
+        }
+        return true;
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+      for (const key in value) {
+        if (key === "__proto__" || !Object.hasOwn(value, key)) return false;
+        if (!jsonSafe((value as Record<string, unknown>)[key], budget)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Most nodes of a chunk or an answer that travels as JSON text. */
+export const JSON_BUDGET = 64;

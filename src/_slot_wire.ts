@@ -11,6 +11,8 @@
 import type { ExecutorChunk } from "./_executor.ts";
 import {
   type ChunkItems,
+  JSON_BUDGET,
+  jsonSafe,
   packNumbers,
   type TaskSpec,
   type ToWorker,
@@ -53,7 +55,10 @@ export class SlotWire {
       const chunk = chunks[0];
       const items = wireItems(chunk);
       const message: ToWorker = [chunk.id, task, items, flag];
-      if (chunk.transfer !== undefined && chunk.transfer.length > 0) {
+      if (!(items instanceof Float64Array) && chunk.transfer === undefined && small(items)) {
+        // Plain values travel as JSON text: a string posts for a fraction of a clone.
+        this.#transport.post(JSON.stringify(message));
+      } else if (chunk.transfer !== undefined && chunk.transfer.length > 0) {
         const transfer = [...chunk.transfer];
         if (items instanceof Float64Array) transfer.push(items.buffer);
         this.#transport.post(message, transfer);
@@ -67,6 +72,11 @@ export class SlotWire {
     for (const chunk of chunks) for (const entry of chunk.transfer ?? []) transfer.add(entry);
     this.#transport.post([chunks.map((chunk) => chunk.id), task, items, flag], [...transfer]);
   }
+}
+
+/** Whether `items` travel as JSON text without changing (see `jsonSafe`). */
+function small(items: readonly unknown[]): boolean {
+  return jsonSafe(items, { left: JSON_BUDGET });
 }
 
 /** A chunk's items as they travel: plain numbers of a plain chunk packed into a Float64Array. */

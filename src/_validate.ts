@@ -5,6 +5,7 @@
  * @module
  */
 
+import { PACK_MIN } from "./_protocol.ts";
 import { describe } from "./task.ts";
 import { Transferred } from "./_transfer.ts";
 
@@ -115,4 +116,26 @@ export function itemCheck(star: boolean): (item: unknown, index: number) => void
 
 function isPlain(value: unknown): boolean {
   return typeof value === "number" || typeof value === "string" || typeof value === "boolean";
+}
+
+/**
+ * Checks every item of an array source with `check` (plain numbers need
+ * none unless they must be tuples: `pack` false), and when they are all
+ * plain numbers and `pack` allows, returns
+ * them packed in one Float64Array (its slices travel by transfer);
+ * otherwise the array itself.
+ */
+export function checkedArray(
+  items: readonly unknown[],
+  check: (item: unknown, index: number) => void,
+  pack: boolean,
+): readonly unknown[] | Float64Array<ArrayBuffer> {
+  let numbers = true;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item === "number" && pack) continue;
+    numbers = false;
+    check(item, i);
+  }
+  return numbers && pack && items.length >= PACK_MIN ? Float64Array.from(items as number[]) : items;
 }

@@ -10,14 +10,7 @@
  * @module
  */
 
-import {
-  type BatchTuple,
-  type ErrorData,
-  isTuple,
-  type RunTuple,
-  toErrorData,
-  type ToWorker,
-} from "./_protocol.ts";
+import { controlOf, type ErrorData, toErrorData, type ToWorker } from "./_protocol.ts";
 import type { Runtime } from "./_worker_runtime.ts";
 import type { Post } from "./_worker_runner.ts";
 
@@ -96,10 +89,7 @@ export function watchExits(
     },
     route(handle) {
       return (message) => {
-        if (
-          !isTuple<RunTuple | BatchTuple, Exclude<ToWorker, RunTuple | BatchTuple>>(message) &&
-          message.type === "exit"
-        ) {
+        if (controlOf(message)?.type === "exit") {
           this.retire();
         } else handle(message);
       };

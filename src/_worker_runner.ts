@@ -11,7 +11,7 @@
  */
 
 import type { ChunkItems, FromWorker, TaskSpec } from "./_protocol.ts";
-import { toErrorData } from "./_protocol.ts";
+import { JSON_BUDGET, jsonSafe, toErrorData } from "./_protocol.ts";
 
 /** Sends a message to the host, transferring `transfer`. */
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
@@ -261,7 +261,12 @@ function sendDone(
   transfer: readonly Transferable[],
 ): void {
   try {
-    post([id, results], transfer as Transferable[]);
+    if (
+      transfer.length === 0 && Array.isArray(results) && jsonSafe(results, { left: JSON_BUDGET })
+    ) {
+      // Plain values travel as JSON text: a string posts for a fraction of a clone.
+      post(JSON.stringify([id, results]));
+    } else post([id, results], transfer as Transferable[]);
   } catch (error) {
     const values = Array.from(results as ArrayLike<unknown>);
     const index = Math.max(0, values.findIndex((value) => !cloneable(value)));

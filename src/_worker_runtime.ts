@@ -62,9 +62,13 @@ export function startRuntime(send: Post): Runtime {
   return { handle: (message) => handle(runner, message), halt: () => runner.halt() };
 }
 
-function handle(runner: Runner, message: ToWorker): void {
+function handle(runner: Runner, received: ToWorker): void {
   {
-    if (isTuple<RunTuple | BatchTuple, Exclude<ToWorker, RunTuple | BatchTuple>>(message)) {
+    // A small chunk of plain values comes as JSON text (cheaper to post than a clone).
+    const message = typeof received === "string" ? JSON.parse(received) as RunTuple : received;
+    if (
+      isTuple<RunTuple | BatchTuple, Exclude<ToWorker, RunTuple | BatchTuple | string>>(message)
+    ) {
       const [ids, task, items, star] = message;
       const spec = specs.get(task)!;
       if (typeof ids === "number") {
@@ -232,23 +236,72 @@ function run(message: RunMessage, answer: Answer): void {
 }
 
 function execute(message: RunMessage, fn: AnyFunction, answer: Answer): void {
+  if (message.items instanceof Float64Array && !message.star) executeNumbers(message, fn, answer);
+  else executeFrom(message, fn, answer, new Array<unknown>(message.items.length), 0);
+}
+
+/**
+ * A chunk of plain numbers: results go straight into a Float64Array (sent
+ * by transfer, no packing pass) while they are plain numbers; at the first
+ * that is not, the rest goes the general way.
+ */
+function executeNumbers(message: RunMessage, fn: AnyFunction, answer: Answer): void {
+  const items = message.items as Float64Array;
+  const out = new Float64Array(items.length);
+  let i = 0;
+  let result: unknown;
+  try {
+    for (; i < items.length; i++) {
+      result = fn(items[i]);
+      if (typeof result !== "number") break;
+      out[i] = result;
+    }
+  } catch (error) {
+    const before = Array.from(out.subarray(0, i));
+    answer.failed(...errorReply(message, { index: i, error }, before));
+    return;
+  }
+  if (i === items.length) {
+    answer.done(message.id, out, [out.buffer]);
+    return;
+  }
+  const results = new Array<unknown>(items.length);
+  for (let k = 0; k < i; k++) results[k] = out[k];
+  executeFrom(message, fn, answer, results, i, { result });
+}
+
+/**
+ * Runs the items of a chunk from `start` on (`first`: the result of item
+ * `start`, when it was computed already) and answers once all settled.
+ */
+function executeFrom(
+  message: RunMessage,
+  fn: AnyFunction,
+  answer: Answer,
+  results: unknown[],
+  start: number,
+  first?: { result: unknown },
+): void {
   const { items, star } = message;
   // map() over a task with two or more required parameters spreads array items, like starmap.
   const spread = !star && fn.length > 1;
-  const results = new Array<unknown>(items.length);
   let pending: Promise<void>[] | undefined;
   let failure: { index: number; error: unknown } | undefined;
   const fail = (index: number, error: unknown) => {
     if (failure === undefined || index < failure.index) failure = { index, error };
   };
-  for (let i = 0; i < items.length; i++) {
+  for (let i = start; i < items.length; i++) {
     let result: unknown;
-    try {
-      const item = items[i];
-      result = star || (spread && Array.isArray(item)) ? fn(...(item as unknown[])) : fn(item);
-    } catch (error) {
-      fail(i, error);
-      break;
+    if (i === start && first !== undefined) {
+      result = first.result;
+    } else {
+      try {
+        const item = items[i];
+        result = star || (spread && Array.isArray(item)) ? fn(...(item as unknown[])) : fn(item);
+      } catch (error) {
+        fail(i, error);
+        break;
+      }
     }
     if (isThenable(result)) {
       const index = i;

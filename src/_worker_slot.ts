@@ -295,7 +295,9 @@ export class WorkerSlot {
     this.#state = { state: "retiring", timer };
   }
 
-  #onMessage(message: FromWorker): void {
+  #onMessage(received: FromWorker): void {
+    // Small answers of plain values come as JSON text (cheaper to post than a clone).
+    const message = typeof received === "string" ? JSON.parse(received) as DoneTuple : received;
     if (isTuple<DoneTuple | BatchDoneTuple, WorkerMessage>(message)) {
       const [ids, results] = message;
       if (typeof ids === "number") {

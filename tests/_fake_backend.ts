@@ -100,7 +100,8 @@ export class FakeWorker implements Transport {
 
   post(message: ToWorker): void {
     assert.ok(this.alive, `${this.name} was sent a message after it was terminated`);
-    this.received.push(message);
+    // Small chunks of plain values travel as JSON text; record what they say.
+    this.received.push(typeof message === "string" ? JSON.parse(message) as ToWorker : message);
   }
 
   terminate(signal?: string): void {

@@ -537,6 +537,38 @@ Deno.test("map", async (t) => {
     });
   });
 
+  await t.step(
+    "numbers travel packed; results that stop being numbers or throw midway",
+    async () => {
+      await withPool({ size: 2 }, async (pool) => {
+        const xs = range(1000);
+        assert.deepEqual(await pool.map((x: number) => x * 2, xs), xs.map((x) => x * 2));
+        const floats = Float64Array.from(xs);
+        assert.deepEqual(await pool.map((x: number) => x + 0.5, floats), xs.map((x) => x + 0.5));
+        assert.equal(floats[999], 999, "the caller's typed array is not moved");
+        // A number result, then strings, inside one packed chunk.
+        const mixed = await pool.map((x: number) => (x < 500 ? x : `s${x}`), xs, {
+          chunksize: 1000,
+        });
+        assert.deepEqual(mixed, xs.map((x) => (x < 500 ? x : `s${x}`)));
+        const out: unknown[] = [];
+        const failing = (x: number) => {
+          if (x === 700) throw new RangeError("at 700");
+          return x;
+        };
+        try {
+          for await (const y of pool.imap(failing, Float64Array.from(xs), { chunksize: 1000 })) {
+            out.push(y);
+          }
+          assert.fail("the stream did not fail");
+        } catch (error) {
+          assert.ok(error instanceof RemoteError, String(error));
+        }
+        assert.deepEqual(out, range(700), "the results before the failed item come first");
+      });
+    },
+  );
+
   await t.step("accepts any Iterable or AsyncIterable", async () => {
     await withPool({ size: 2 }, async (pool) => {
       const expected = [0, 1, 4, 9, 16];

@@ -1,0 +1,125 @@
+/**
+ * Where an `apply` round trip spends the time a bare `postMessage` of a
+ * number does not: each part timed alone in this process, in µs per call.
+ *
+ * - `checks`: the facade's argument checks (task lookup, argument tuple,
+ *   cloneability, options);
+ * - `host`: scheduler, executor, worker slot and wire encoding, the chunk
+ *   and promise objects, timers and stats, with an in-memory worker that
+ *   answers at once (no thread hop);
+ * - `worker`: the worker runtime handling one chunk (decode, run the task,
+ *   build and post its answer), with `postMessage` left out;
+ * - `clone`: structured clone of the chunk and of its answer, minus that of
+ *   two bare numbers (what the minimal round trip pays too).
+ *
+ * Used by `bench/apply_latency.ts`.
+ *
+ * @module
+ */
+
+import { realClock } from "../src/_clock.ts";
+import { localExecutor } from "../src/_local_executor.ts";
+import type { FromWorker, ToWorker } from "../src/_protocol.ts";
+import { type ChunkOutcome, Scheduler } from "../src/_scheduler.ts";
+import { toTaskSpec } from "../src/task.ts";
+import type { Transport, TransportEvents } from "../src/_transport.ts";
+import {
+  argumentTuple,
+  cloneableTuple,
+  optionalSignal,
+  optionalTimeout,
+} from "../src/_validate.ts";
+import { startRuntime } from "../src/_worker_runtime.ts";
+import { echo } from "./_pool_workloads.ts";
+
+/** Microseconds per call of each part. */
+export interface ApplyBreakdown {
+  checks: number;
+  host: number;
+  worker: number;
+  clone: number;
+}
+
+const CALLS = 50_000;
+
+function perCall(fn: (i: number) => void, calls = CALLS): number {
+  for (let i = 0; i < 2000; i++) fn(i); // warm up
+  const start = performance.now();
+  for (let i = 0; i < calls; i++) fn(i);
+  return ((performance.now() - start) * 1e3) / calls;
+}
+
+async function perCallAsync(fn: (i: number) => Promise<unknown>, calls = CALLS): Promise<number> {
+  for (let i = 0; i < 2000; i++) await fn(i);
+  const start = performance.now();
+  for (let i = 0; i < calls; i++) await fn(i);
+  return ((performance.now() - start) * 1e3) / calls;
+}
+
+/** A worker in this thread: answers each chunk by echoing its items, in a microtask. */
+function instantTransport(events: TransportEvents): Transport {
+  return {
+    post(sent: ToWorker): void {
+      const message: unknown = typeof sent === "string" ? JSON.parse(sent) : sent;
+      if (Array.isArray(message)) {
+        const [id, , items] = message as [number, number, unknown[][]];
+        queueMicrotask(() => events.message([id, [items[0][0]]] as FromWorker));
+      } else if ((message as { type: string }).type === "init") {
+        queueMicrotask(() => events.message({ type: "ready" }));
+      }
+    },
+    terminate(): void {},
+    closed: Promise.resolve(),
+    pid: undefined,
+    ref(): void {},
+    unref(): void {},
+  } as unknown as Transport;
+}
+
+/** Times each part; see the module doc. */
+export async function measureApplyBreakdown(): Promise<ApplyBreakdown> {
+  const options = {};
+  const checks = perCall((i) => {
+    toTaskSpec(echo);
+    cloneableTuple(argumentTuple([i], "args"), "args");
+    optionalSignal((options as { signal?: AbortSignal }).signal);
+    optionalTimeout((options as { timeout?: number }).timeout, "timeout");
+  });
+
+  const scheduler = new Scheduler(
+    localExecutor({ size: 1, name: "breakdown", transport: instantTransport, clock: realClock }),
+    { clock: realClock },
+  );
+  const spec = toTaskSpec(echo);
+  await new Promise((resolve) => setTimeout(resolve, 10)); // the in-memory worker is ready
+  const host = await perCallAsync((i) =>
+    new Promise<ChunkOutcome>((resolve) =>
+      scheduler.submit({
+        spec,
+        items: [[i]],
+        star: true,
+        timeout: undefined,
+        signal: undefined,
+      }, resolve)
+    )
+  );
+  await scheduler.terminate();
+
+  let answers = 0;
+  const runtime = startRuntime(() => answers++);
+  runtime.handle({ type: "task", task: 0, spec });
+  runtime.handle([0, 0, [[0]], 1]);
+  await new Promise((resolve) => setTimeout(resolve, 10)); // the task is compiled and cached
+  const worker = perCall((i) => runtime.handle([i, 0, [[i]], 1]));
+  if (answers < CALLS) throw new Error(`The worker runtime answered ${answers} chunks`);
+
+  const ours = perCall((i) => {
+    structuredClone([i, 0, [[i]], 1]);
+    structuredClone([i, [i]]);
+  });
+  const bare = perCall((i) => {
+    structuredClone(i);
+    structuredClone(i);
+  });
+  return { checks, host, worker, clone: ours - bare };
+}
