@@ -9,8 +9,9 @@
  *   answers at once (no thread hop);
  * - `worker`: the worker runtime handling one chunk (decode, run the task,
  *   build and post its answer), with `postMessage` left out;
- * - `clone`: structured clone of the chunk and of its answer, minus that of
- *   two bare numbers (what the minimal round trip pays too).
+ * - `clone`: structured clone of the chunk and of its answer as they travel
+ *   (JSON text for a call of plain values), minus that of two bare numbers
+ *   (what the minimal round trip pays too).
  *
  * Used by `bench/apply_latency.ts`.
  *
@@ -114,12 +115,32 @@ export async function measureApplyBreakdown(): Promise<ApplyBreakdown> {
   if (answers < CALLS) throw new Error(`The worker runtime answered ${answers} chunks`);
 
   const ours = perCall((i) => {
-    structuredClone([i, 0, [[i]], 1]);
-    structuredClone([i, [i]]);
+    structuredClone(`[${i},0,[[${i}]],1]`);
+    structuredClone(`[${i},[${i}]]`);
   });
   const bare = perCall((i) => {
     structuredClone(i);
     structuredClone(i);
   });
   return { checks, host, worker, clone: ours - bare };
+}
+
+/** The parts of {@linkcode ApplyBreakdown} as printed lines, against the gap measured (apply − minimal raw). */
+export function breakdownLines(parts: ApplyBreakdown, gapUs: number): string[] {
+  const sum = parts.checks + parts.host + parts.worker + parts.clone;
+  const f = (us: number) => us.toFixed(1).padStart(5);
+  return [
+    `  where apply spends its ${
+      gapUs.toFixed(1)
+    } µs over the minimal round trip (each part timed alone, µs/call):`,
+    `    ${f(parts.checks)}  argument checks (task lookup, tuple, cloneability, options)`,
+    `    ${
+      f(parts.host)
+    }  host: scheduler, executor, slot, wire encoding, chunk and promise, timers, stats`,
+    `    ${f(parts.worker)}  worker: decode, run the task, encode and post its answer`,
+    `    ${f(parts.clone)}  messages cloned beyond two bare numbers`,
+    `    ${f(sum)}  sum; the rest (${
+      (gapUs - sum).toFixed(1)
+    } µs) is what the parts do not see alone: the node:worker_threads layer, caches`,
+  ];
 }

@@ -22,6 +22,7 @@
  */
 
 import { Pool } from "../mod.ts";
+import { type ApplyBreakdown, breakdownLines, measureApplyBreakdown } from "./_apply_breakdown.ts";
 import {
   echo,
   fmt,
@@ -57,6 +58,8 @@ export interface ApplyLatency {
   minimalRatio: number;
   /** Median over blocks of the second raw worker's p50 / the first's: 1.00 when the measure is sound. */
   control: number;
+  /** Where the time over the minimal round trip goes, each part timed alone in the same process. */
+  breakdown: ApplyBreakdown;
 }
 
 /** Options of {@linkcode measureApplyLatency}. */
@@ -104,8 +107,10 @@ export async function measureApplyLatency(options: ApplyLatencyOptions): Promise
       minimalRatios.push(apply / least);
       times.forEach((t, k) => all[k].push(...t));
     }
+    const breakdown = await measureApplyBreakdown();
     return {
       pinned: false,
+      breakdown,
       applyUs: median(all[0]),
       rawUs: median(all[1]),
       ratio: median(ratios),
@@ -196,5 +201,8 @@ if (import.meta.main) {
         fmt(measured.minimalRatio, 2)
       }x (target <= ${MINIMAL_TARGET}x: ${minimalVerdict(measured)})`,
     );
+    for (const line of breakdownLines(measured.breakdown, measured.applyUs - measured.minimalUs)) {
+      console.log(line);
+    }
   }
 }

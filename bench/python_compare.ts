@@ -31,6 +31,7 @@
  */
 
 import { Pool } from "../mod.ts";
+import { breakdownLines } from "./_apply_breakdown.ts";
 import {
   APPLY_TARGET,
   type ApplyLatency,
@@ -330,6 +331,14 @@ printTable(["workload", "multipool", "Python", "raw Worker", "ratio", "target", 
     "",
   ],
 ]);
+if (pinned !== undefined) {
+  console.log(
+    `\nPinned apply, ${fmt(pinned.applyUs)} µs against ${fmt(pinned.minimalUs)} µs minimal:`,
+  );
+  for (const line of breakdownLines(pinned.breakdown, pinned.applyUs - pinned.minimalUs)) {
+    console.log(line);
+  }
+}
 const phaseSum = Object.values(phases).reduce((a, b) => a + b, 0);
 console.log(
   `\nmap of ${flags.items}, phase by phase (each timed alone, ms): check + pack ${

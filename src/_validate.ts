@@ -130,12 +130,16 @@ export function checkedArray(
   check: (item: unknown, index: number) => void,
   pack: boolean,
 ): readonly unknown[] | Float64Array<ArrayBuffer> {
-  let numbers = true;
+  // One pass: numbers are packed as they are checked; the first other item ends the packing.
+  let packed = pack && items.length >= PACK_MIN ? new Float64Array(items.length) : undefined;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (typeof item === "number" && pack) continue;
-    numbers = false;
+    if (typeof item === "number" && pack) {
+      if (packed !== undefined) packed[i] = item;
+      continue;
+    }
+    packed = undefined;
     check(item, i);
   }
-  return numbers && pack && items.length >= PACK_MIN ? Float64Array.from(items as number[]) : items;
+  return packed ?? items;
 }

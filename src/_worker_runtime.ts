@@ -31,6 +31,8 @@ import {
 type AnyFunction = (...args: any[]) => unknown;
 
 const functions = new Map<string, AnyFunction>();
+/** Loaded tasks by the spec object the host's task number stands for (no key to build per chunk). */
+const bySpec = new WeakMap<TaskSpec, AnyFunction>();
 // deno-lint-ignore no-explicit-any
 const wasmHandles = new Map<string, any>();
 let wasmCall: Promise<typeof import("./_wasm_call.ts")> | undefined;
@@ -223,13 +225,20 @@ function explain(spec: TaskSpec, error: unknown): unknown {
 }
 
 function run(message: RunMessage, answer: Answer): void {
-  const cached = functions.get(taskKey(message.task));
+  let cached = bySpec.get(message.task);
+  if (cached === undefined) {
+    cached = functions.get(taskKey(message.task));
+    if (cached !== undefined) bySpec.set(message.task, cached);
+  }
   if (cached !== undefined) {
     execute(message, cached, answer);
     return;
   }
   loadTask(message.task).then(
-    (fn) => execute(message, fn, answer),
+    (fn) => {
+      bySpec.set(message.task, fn);
+      execute(message, fn, answer);
+    },
     (error) =>
       answer.failed({ type: "error", id: message.id, index: 0, error: toErrorData(error) }),
   );
