@@ -11,7 +11,10 @@
  *   build and post its answer), with `postMessage` left out;
  * - `clone`: structured clone of the chunk and of its answer as they travel
  *   (JSON text for a call of plain values), minus that of two bare numbers
- *   (what the minimal round trip pays too).
+ *   (what the minimal round trip pays too);
+ * - `layer`: a bare-number round trip through `node:worker_threads` (what
+ *   the pool's threads are, for heap limits and `unref()`) over one through
+ *   a Web Worker (what the minimal round trip uses).
  *
  * Used by `bench/apply_latency.ts`.
  *
@@ -31,7 +34,8 @@ import {
   optionalTimeout,
 } from "../src/_validate.ts";
 import { startRuntime } from "../src/_worker_runtime.ts";
-import { echo } from "./_pool_workloads.ts";
+import { Worker as NodeWorker } from "node:worker_threads";
+import { echo, percentile, RawEcho } from "./_pool_workloads.ts";
 
 /** Microseconds per call of each part. */
 export interface ApplyBreakdown {
@@ -39,6 +43,8 @@ export interface ApplyBreakdown {
   host: number;
   worker: number;
   clone: number;
+  /** A `node:worker_threads` round trip over a Web Worker's, both bare numbers. */
+  layer: number;
 }
 
 const CALLS = 50_000;
@@ -64,7 +70,8 @@ function instantTransport(events: TransportEvents): Transport {
       const message: unknown = typeof sent === "string" ? JSON.parse(sent) : sent;
       if (Array.isArray(message)) {
         const [id, , items] = message as [number, number, unknown[][]];
-        queueMicrotask(() => events.message([id, [items[0][0]]] as FromWorker));
+        const answer = JSON.stringify([id, [items[0][0]]]); // as a worker answers: JSON text
+        queueMicrotask(() => events.message(answer as FromWorker));
       } else if ((message as { type: string }).type === "init") {
         queueMicrotask(() => events.message({ type: "ready" }));
       }
@@ -111,7 +118,7 @@ export async function measureApplyBreakdown(): Promise<ApplyBreakdown> {
   runtime.handle({ type: "task", task: 0, spec });
   runtime.handle([0, 0, [[0]], 1]);
   await new Promise((resolve) => setTimeout(resolve, 10)); // the task is compiled and cached
-  const worker = perCall((i) => runtime.handle([i, 0, [[i]], 1]));
+  const worker = perCall((i) => runtime.handle(`[${i},0,[[${i}]],1]`)); // as a chunk comes: JSON text
   if (answers < CALLS) throw new Error(`The worker runtime answered ${answers} chunks`);
 
   const ours = perCall((i) => {
@@ -122,12 +129,48 @@ export async function measureApplyBreakdown(): Promise<ApplyBreakdown> {
     structuredClone(i);
     structuredClone(i);
   });
-  return { checks, host, worker, clone: ours - bare };
+  return { checks, host, worker, clone: ours - bare, layer: await measureLayer() };
+}
+
+/**
+ * p50 of a bare number echoed by a `node:worker_threads` Worker (what the
+ * pool's threads are) minus that of a Web Worker (the minimal round trip),
+ * interleaved one by one.
+ */
+async function measureLayer(rounds = 20_000): Promise<number> {
+  const node = new NodeWorker(
+    `require("node:worker_threads").parentPort.on("message", (m) => require("node:worker_threads").parentPort.postMessage(m));`,
+    { eval: true },
+  );
+  const web = new RawEcho({ minimal: true });
+  let resolveNode: (() => void) | undefined;
+  node.on("message", () => resolveNode?.());
+  const nodeTrip = (i: number) =>
+    new Promise<void>((resolve) => {
+      resolveNode = resolve;
+      node.postMessage(i);
+    });
+  try {
+    const times: [number[], number[]] = [[], []];
+    for (let i = 0; i < rounds + 1000; i++) {
+      const sides = [() => nodeTrip(i), () => web.roundTrip(i)];
+      for (let k = 0; k < 2; k++) {
+        const which = (i + k) % 2;
+        const start = performance.now();
+        await sides[which]();
+        if (i >= 1000) times[which].push((performance.now() - start) * 1e3);
+      }
+    }
+    return percentile(times[0], 50) - percentile(times[1], 50);
+  } finally {
+    web.close();
+    await node.terminate();
+  }
 }
 
 /** The parts of {@linkcode ApplyBreakdown} as printed lines, against the gap measured (apply − minimal raw). */
 export function breakdownLines(parts: ApplyBreakdown, gapUs: number): string[] {
-  const sum = parts.checks + parts.host + parts.worker + parts.clone;
+  const sum = parts.checks + parts.host + parts.worker + parts.clone + parts.layer;
   const f = (us: number) => us.toFixed(1).padStart(5);
   return [
     `  where apply spends its ${
@@ -139,8 +182,9 @@ export function breakdownLines(parts: ApplyBreakdown, gapUs: number): string[] {
     }  host: scheduler, executor, slot, wire encoding, chunk and promise, timers, stats`,
     `    ${f(parts.worker)}  worker: decode, run the task, encode and post its answer`,
     `    ${f(parts.clone)}  messages cloned beyond two bare numbers`,
+    `    ${f(parts.layer)}  node:worker_threads over a Web Worker, a bare number echoed`,
     `    ${f(sum)}  sum; the rest (${
       (gapUs - sum).toFixed(1)
-    } µs) is what the parts do not see alone: the node:worker_threads layer, caches`,
+    } µs) is what the parts do not see alone (caches, code that runs in both)`,
   ];
 }
