@@ -1,7 +1,7 @@
 /**
  * Where the time of `pool.map(square, 0..n)` goes, phase by phase, each
- * timed alone on this machine (medians of a few runs): checking and packing
- * the items, cutting the chunks, moving them to a worker and back, the task
+ * timed alone on this machine (medians of a few runs): checking the items,
+ * packing the chunks, moving them to a worker and back, the task
  * itself (split over the workers), and building the result array. Their sum
  * next to the measured map says what the rest (scheduling, messages, waits)
  * costs. Used by `bench/python_compare.ts`.
@@ -9,13 +9,15 @@
  * @module
  */
 
-import { checkedArray, itemCheck } from "../src/_validate.ts";
+import { checkArray, itemCheck } from "../src/_validate.ts";
 import { median, square } from "./_pool_workloads.ts";
 
 /** Milliseconds per phase. */
 export interface MapPhases {
-  checkAndPack: number;
-  cutChunks: number;
+  /** Checking the items at the call. */
+  check: number;
+  /** Packing each chunk's numbers into a Float64Array (done chunk by chunk, as they go out). */
+  packChunks: number;
   transfer: number;
   task: number;
   resultArray: number;
@@ -36,17 +38,17 @@ function timed(fn: () => void): number {
 /** Times each phase of a map of `items` on `size` workers, with map's default chunksize. */
 export async function measureMapPhases(items: number[], size: number): Promise<MapPhases> {
   const chunksize = Math.ceil(items.length / (4 * size));
-  let packed = new Float64Array(0);
-  const checkAndPack = timed(() => {
-    packed = checkedArray(items, itemCheck(false), true) as Float64Array<ArrayBuffer>;
-  });
+  const check = timed(() => checkArray(items, itemCheck(false), true));
   let chunks: Float64Array<ArrayBuffer>[] = [];
-  const cutChunks = timed(() => {
+  const packChunks = timed(() => {
     chunks = [];
-    for (let at = 0; at < packed.length; at += chunksize) {
-      chunks.push(packed.slice(at, at + chunksize));
+    for (let at = 0; at < items.length; at += chunksize) {
+      const chunk = new Float64Array(Math.min(chunksize, items.length - at));
+      for (let i = 0; i < chunk.length; i++) chunk[i] = items[at + i];
+      chunks.push(chunk);
     }
   });
+  const packed = new Float64Array(items);
   const transfer = await timeTransfer(chunks);
   const out = new Float64Array(packed.length);
   const task = timed(() => {
@@ -60,7 +62,7 @@ export async function measureMapPhases(items: number[], size: number): Promise<M
       for (let i = 0; i < part.length; i++) results[at++] = part[i];
     }
   });
-  return { checkAndPack, cutChunks, transfer, task, resultArray };
+  return { check, packChunks, transfer, task, resultArray };
 }
 
 /** Moves every chunk to a worker that sends it straight back (transferred both ways). */

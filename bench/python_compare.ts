@@ -341,9 +341,9 @@ if (pinned !== undefined) {
 }
 const phaseSum = Object.values(phases).reduce((a, b) => a + b, 0);
 console.log(
-  `\nmap of ${flags.items}, phase by phase (each timed alone, ms): check + pack ${
-    fmt(phases.checkAndPack)
-  }, cut chunks ${fmt(phases.cutChunks)}, to the workers and back ${fmt(phases.transfer)}, ` +
+  `\nmap of ${flags.items}, phase by phase (each timed alone, ms): check ${
+    fmt(phases.check)
+  }, pack chunks ${fmt(phases.packChunks)}, to the workers and back ${fmt(phases.transfer)}, ` +
     `the task (over ${flags.size} workers) ${fmt(phases.task)}, result array ${
       fmt(phases.resultArray)
     }; sum ${fmt(phaseSum)} of the measured ${fmt(ourMap)} (the rest: scheduling, messages, waits)`,

@@ -54,7 +54,7 @@ export function runMap(scheduler: Scheduler, call: MapCall, size: number): Promi
       room: (stop) => scheduler.waitForRoom(stop),
     },
   );
-  return collect(stream).finally(() => lease.release());
+  return collect(stream, known).finally(() => lease.release());
 }
 
 /**

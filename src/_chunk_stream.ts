@@ -296,6 +296,8 @@ export class ChunkStream {
       return items;
     }
     if (this.#array !== undefined) {
+      const packed = size >= PACK_MIN ? this.#packArray(size) : undefined;
+      if (packed !== undefined) return packed;
       const items = this.#array.slice(this.#pulled, this.#pulled + size);
       this.#checkAll(items);
       return items;
@@ -360,6 +362,28 @@ export class ChunkStream {
     return n === size ? packed : packed.slice(0, n);
   }
 
+  /**
+   * The next `size` items of an array source packed in a Float64Array,
+   * when they are all plain numbers (they need no check); else undefined,
+   * and nothing is pulled. One pass, chunk by chunk: the first chunk is on
+   * its way while the next ones are packed.
+   */
+  #packArray(size: number): Float64Array<ArrayBuffer> | undefined {
+    const array = this.#array!;
+    const start = this.#pulled;
+    const end = Math.min(array.length, start + size);
+    if (end - start < PACK_MIN) return undefined;
+    const packed = new Float64Array(end - start);
+    for (let i = start; i < end; i++) {
+      const value = array[i];
+      if (typeof value !== "number") return undefined;
+      packed[i - start] = value;
+    }
+    this.#pulled = end;
+    if (end >= array.length) this.#exhausted = true;
+    return packed;
+  }
+
   /** The items pulled before `error` still run; the error comes next, at its position. */
   #failLater(items: ArrayLike<unknown>, error: unknown): void {
     if (items.length === 0) throw error;
@@ -399,19 +423,28 @@ export class ChunkStream {
  * Takes every chunk of `stream` in completion order (so the first failure
  * rejects at once), then assembles the results in input order: `map`.
  */
-export async function collect(stream: ChunkStream): Promise<unknown[]> {
+export async function collect(stream: ChunkStream, length?: number): Promise<unknown[]> {
   const finished: { offset: number; results: ArrayLike<unknown> }[] = [];
+  // With the length known, each chunk's results are copied in as it comes,
+  // while later chunks still run.
+  const early = length === undefined ? undefined : new Array<unknown>(length);
   let total = 0;
   try {
     for (let done = await stream.next(false); done !== undefined; done = await stream.next(false)) {
       if (!done.ok) throw done.error;
       finished.push(done);
       total += done.results.length;
+      const { offset, results: part } = done;
+      if (early !== undefined && offset + part.length <= early.length) {
+        for (let i = 0; i < part.length; i++) early[offset + i] = part[i];
+      }
       stream.release();
     }
   } finally {
     stream.stop();
   }
+  if (early !== undefined && total === early.length) return early;
+  // The source changed length under way: assemble what came, in order.
   finished.sort((a, b) => a.offset - b.offset);
   const results = new Array<unknown>(total);
   let at = 0;

@@ -81,8 +81,21 @@ function small(items: readonly unknown[]): boolean {
 
 /** A chunk's items as they travel: plain numbers of a plain chunk packed into a Float64Array. */
 function wireItems(chunk: ExecutorChunk): ChunkItems {
-  if (chunk.items instanceof Float64Array || chunk.star) return chunk.items;
-  return packNumbers(chunk.items) ?? chunk.items;
+  const items = chunk.items;
+  if (items instanceof Float64Array) return ownsBuffer(items) ? items : items.slice();
+  if (chunk.star) return items;
+  return packNumbers(items) ?? items;
+}
+
+/**
+ * Whether moving `view`'s buffer moves nothing else: a view into part of a
+ * buffer (a decoder's pool, a subarray) or into shared memory is copied
+ * before its buffer is transferred.
+ */
+function ownsBuffer(view: Float64Array): boolean {
+  const buffer = view.buffer;
+  return buffer instanceof ArrayBuffer && view.byteOffset === 0 &&
+    view.byteLength === buffer.byteLength;
 }
 
 /** The error and exit status an `exit` report stands for. */

@@ -119,27 +119,16 @@ function isPlain(value: unknown): boolean {
 }
 
 /**
- * Checks every item of an array source with `check` (plain numbers need
- * none unless they must be tuples: `pack` false), and when they are all
- * plain numbers and `pack` allows, returns
- * them packed in one Float64Array (its slices travel by transfer);
- * otherwise the array itself.
+ * Checks every item of an array source with `check`; plain numbers need
+ * none unless they must be argument tuples (`numbers` false).
  */
-export function checkedArray(
+export function checkArray(
   items: readonly unknown[],
   check: (item: unknown, index: number) => void,
-  pack: boolean,
-): readonly unknown[] | Float64Array<ArrayBuffer> {
-  // One pass: numbers are packed as they are checked; the first other item ends the packing.
-  let packed = pack && items.length >= PACK_MIN ? new Float64Array(items.length) : undefined;
+  numbers: boolean,
+): void {
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (typeof item === "number" && pack) {
-      if (packed !== undefined) packed[i] = item;
-      continue;
-    }
-    packed = undefined;
-    check(item, i);
+    if (typeof item !== "number" || !numbers) check(item, i);
   }
-  return packed ?? items;
 }

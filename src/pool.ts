@@ -30,7 +30,7 @@ import { Scheduler } from "./_scheduler.ts";
 import { type Task, toTaskSpec } from "./task.ts";
 import {
   argumentTuple,
-  checkedArray,
+  checkArray,
   cloneableTuple,
   itemCheck,
   iterable,
@@ -454,8 +454,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
       const call = this.#mapCall(task, source, star, options);
       // An array is checked whole at the call: a bad item rejects there and nothing is sent.
       if (Array.isArray(call.source)) {
-        const source = checkedArray(call.source, call.check, !star);
-        return runMap(this.#scheduler, { ...call, source, check: () => {} }, this.#size);
+        checkArray(call.source, call.check, !star);
+        return runMap(this.#scheduler, { ...call, check: () => {} }, this.#size);
       }
       return runMap(this.#scheduler, call, this.#size);
     } catch (error) {
