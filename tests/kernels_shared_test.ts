@@ -1,16 +1,20 @@
 // Kernels and shared memory (issue 13, point 5): on threads a typed array
 // over a SharedArrayBuffer reaches the worker shared (no structured-clone
 // copy on the host, none in the worker) and a kernel copies it into WASM
-// memory once.
+// memory once; on the process and NATS backends, which cannot share memory,
+// its bytes are copied, a bare SharedArrayBuffer included.
 
 import assert from "node:assert/strict";
 import { mock } from "node:test";
 import * as ts from "../bench/kernels_ts.ts";
-import { kernels, transfer } from "../mod.ts";
+import { kernels, Pool, transfer } from "../mod.ts";
+import { encodeFrame, FrameReader } from "../src/_frames.ts";
+import { decode, encode } from "../src/_nats_wire.ts";
 import { callExport, instantiate } from "../src/_wasm_call.ts";
 import { compileKernels } from "../src/kernels.ts";
 import { random } from "./_random.ts";
 import { withPool } from "./_helpers.ts";
+import { natsTest, withCluster } from "./_nats_helpers.ts";
 
 const SEED = Number(Deno.env.get("MULTIPOOL_SEED") ?? 13);
 
@@ -143,4 +147,73 @@ Deno.test("worker side: a kernel copies a SharedArrayBuffer-backed array into WA
   );
   assert.deepEqual(sources, [a.buffer, b.buffer], "one copy of each array, from its shared memory");
   for (const spy of copies) assert.equal(spy.mock.callCount(), 0);
+});
+
+Deno.test("process: a SharedArrayBuffer cannot be shared with a process; its bytes are copied", async () => {
+  const rand = random(SEED);
+  const a = sharedF64(rand, 10_001);
+  const pa = plainCopy(a);
+  await withPool({ size: 1, backend: "process" }, async (pool) => {
+    assert.equal(await pool.apply(kernels.sum, [a]), ts.sum(pa), `seed ${SEED}`);
+    assert.deepEqual(await pool.map(kernels.sum, [a, a.subarray(5)]), [
+      ts.sum(pa),
+      ts.sum(pa.subarray(5)),
+    ]);
+    assert.deepEqual(await pool.starmap(kernels.dot, [[a, a]]), [ts.dot(pa, pa)]);
+    // The worker gets a copy over a plain ArrayBuffer: its writes stay there.
+    assert.equal(await pool.apply(writeAt, [a, 0, 99]), "ArrayBuffer");
+    assert.equal(a[0], pa[0], "the host's array is unchanged");
+    // A bare SharedArrayBuffer is copied too (the same copy wherever it occurs).
+    const shared = new SharedArrayBuffer(16);
+    new Uint8Array(shared).set([1, 2, 3]);
+    const seen = await pool.apply((x: { one: ArrayBufferLike; again: ArrayBufferLike }) => [
+      x.one.constructor.name,
+      x.one === x.again,
+      [...new Uint8Array(x.one, 0, 4)],
+    ], [{ one: shared, again: shared }]);
+    assert.deepEqual(seen, ["ArrayBuffer", true, [1, 2, 3, 0]]);
+    assert.deepEqual(
+      await pool.map((x: ArrayBufferLike) => x.byteLength, [shared, new SharedArrayBuffer(3)]),
+      [16, 3],
+    );
+  });
+});
+
+Deno.test("the process and NATS codecs copy a SharedArrayBuffer and keep its references", () => {
+  const shared = new SharedArrayBuffer(8);
+  new Uint8Array(shared)[0] = 7;
+  const view = new Int32Array(shared);
+  const message = [0, 1, [[shared, new Map([["s", shared]]), view]], 1];
+  const check = (decoded: unknown) => {
+    const [one, map, copied] =
+      (decoded as [unknown, unknown, [[ArrayBuffer, Map<string, ArrayBuffer>, Int32Array]]])[2][0];
+    assert.ok(one instanceof ArrayBuffer && !(one instanceof SharedArrayBuffer));
+    assert.equal(new Uint8Array(one)[0], 7);
+    assert.equal(map.get("s"), one, "the same copy wherever it occurs");
+    assert.ok(copied instanceof Int32Array && copied.buffer instanceof ArrayBuffer);
+    assert.equal(copied[0], 7);
+  };
+  let frames = 0;
+  new FrameReader().push(encodeFrame(message), (decoded) => {
+    frames++;
+    check(decoded);
+  }, () => assert.fail("no text"));
+  assert.equal(frames, 1);
+  check(decode(encode(message)));
+  // Other values that cannot be cloned still fail.
+  assert.throws(() => encodeFrame([shared, () => 1]), /could not be cloned/);
+  assert.throws(() => encode([() => 1]), /could not be cloned/);
+});
+
+natsTest("nats: a SharedArrayBuffer-backed array reaches a remote worker as a copy", async () => {
+  await withCluster({ workers: 1, args: ["--allow-inline"] }, async (cluster) => {
+    await using pool = new Pool({ size: 1, backend: cluster.backend() });
+    const rand = random(SEED);
+    const a = sharedF64(rand, 10_001);
+    const pa = plainCopy(a);
+    assert.equal(await pool.apply(kernels.sum, [a]), ts.sum(pa), `seed ${SEED}`);
+    assert.equal(await pool.apply(writeAt, [a, 0, 99]), "ArrayBuffer");
+    assert.equal(a[0], pa[0], "the host's array is unchanged");
+    assert.equal(await pool.apply((x: ArrayBufferLike) => x.byteLength, [a.buffer]), 8 * 10_001);
+  });
 });
