@@ -104,6 +104,8 @@ Deno.test("thread: kernels read a SharedArrayBuffer-backed array without a struc
         ts.dot(pa, pb),
       );
       assert.equal(moved.length, 0, "the plain one moved");
+      // A bare SharedArrayBuffer is not trial-cloned either.
+      assert.equal(await pool.apply((x: ArrayBufferLike) => x.byteLength, [a.buffer]), 8 * 100_001);
       const touched = clone.mock.calls.filter(({ arguments: [value] }) => holdsShared(value));
       assert.equal(touched.length, 0, "structuredClone was called with a shared array");
     } finally {
