@@ -11,7 +11,9 @@
  *   array's bytes, 8-byte aligned, so the reader takes them without
  *   decoding (as 32-bit integers when they all are: half the bytes);
  * - `node:v8` `serialize` otherwise (the structured-clone value model:
- *   Map, Set, BigInt, typed arrays, errors).
+ *   Map, Set, BigInt, typed arrays, errors); memory cannot be shared with
+ *   a process, so a `SharedArrayBuffer` (or a view over one) travels as a
+ *   copy of its bytes (`_unshared.ts`).
  *
  * Whatever else reaches the pipe (a task writing to stdout) is not a frame:
  * the reader hands such bytes on as text, so output never breaks the
@@ -21,8 +23,9 @@
  * @module
  */
 
-import { deserialize, serialize } from "node:v8";
+import { deserialize } from "node:v8";
 import { jsonSafe } from "./_protocol.ts";
+import { serializeUnshared } from "./_unshared.ts";
 
 const MARKER = [0x00, 0xff, 0x6d, 0x70] as const;
 const HEADER = 9;
@@ -40,7 +43,7 @@ const decoder = new TextDecoder();
 /**
  * Encodes one message as a frame.
  *
- * @throws {Error} when the value cannot be serialized (a function, a `SharedArrayBuffer`).
+ * @throws {Error} when the value cannot be serialized (a function, a symbol).
  */
 export function encodeFrame(value: unknown): Uint8Array {
   const floats = floatsAt(value);
@@ -48,7 +51,7 @@ export function encodeFrame(value: unknown): Uint8Array {
   const json = jsonSafe(value, { left: JSON_BUDGET })
     ? encoder.encode(JSON.stringify(value))
     : undefined;
-  const body = json ?? serialize(value);
+  const body = json ?? serializeUnshared(value);
   const frame = new Uint8Array(HEADER + body.length);
   writeHeader(frame, body.length, json === undefined ? V8_TAG : JSON_TAG);
   frame.set(body, HEADER);

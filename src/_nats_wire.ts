@@ -20,9 +20,10 @@
  * @module
  */
 
-import { deserialize, serialize } from "node:v8";
+import { deserialize } from "node:v8";
 import { type ChunkItems, type ErrorData, type TaskSpec, toErrorData } from "./_protocol.ts";
 import { fromErrorData, RemoteError, TaskTimeoutError, WorkerCrashedError } from "./errors.ts";
+import { serializeUnshared } from "./_unshared.ts";
 
 /** Bumped when a message shape changes: a worker refuses chunks of another version. */
 export const WIRE_VERSION = 1;
@@ -131,9 +132,12 @@ export interface WireError {
   readonly cause?: ErrorData | undefined;
 }
 
-/** Encodes `value` (structured-clone values only). */
+/**
+ * Encodes `value` (structured-clone values only; a `SharedArrayBuffer`, or
+ * a view over one, travels as a copy of its bytes).
+ */
 export function encode(value: unknown): Uint8Array {
-  return serialize(value);
+  return serializeUnshared(value);
 }
 
 /** Decodes what {@linkcode encode} made. */

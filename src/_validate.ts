@@ -74,10 +74,15 @@ function isPlainPrimitive(value: unknown): boolean {
 
 /**
  * Throws a `TypeError` naming `name` unless `value` can be structured-cloned
- * to a worker. Primitives and typed arrays pass without a trial clone.
+ * to a worker. Primitives, arrays of primitives, typed arrays and buffers
+ * (shared or not) pass without a trial clone: a big argument is not copied
+ * to be checked.
  */
 export function cloneable(value: unknown, name: string): void {
-  if (isPlainPrimitive(value) || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return;
+  if (
+    isPlainPrimitive(value) || value instanceof ArrayBuffer || ArrayBuffer.isView(value) ||
+    value instanceof SharedArrayBuffer
+  ) return;
   if (typeof value === "function" || typeof value === "symbol") {
     throw new TypeError(`Argument ${name} is a ${typeof value}, which cannot be sent to a worker`);
   }
