@@ -27,7 +27,7 @@
  *    turns in blocks of `--block` (250) calls.
  * 4. **efficiency** on `--busy` (2,000) tasks of `--busy-ms` (1 ms) busy
  *    work each (a loop on `performance.now()`), all submitted at once: the
- *    ideal wall time (tasks x ms / 2 workers) over the measured one.
+ *    ideal wall time (tasks x ms / `--size` workers) over the measured one.
  *
  * Throughput and efficiency run in rounds whose order rotates (A B C, B C A,
  * C A B, ...) so the machine's noise falls on every side alike; the figures
@@ -282,7 +282,7 @@ try {
     for (let i = 0; i < flags.warmup; i++) await side.inc(i);
     await concurrentRun(20, () => side.spin(flags.busyMs), () => flags.busyMs);
   }
-  console.log(`1. ${flags.tasks} concurrent tiny tasks, ${flags.rounds} rounds ...`);
+  console.log(`1-2. ${flags.tasks} concurrent tiny tasks, ${flags.rounds} rounds ...`);
   tiny = await inRounds(
     sides,
     flags.rounds,
