@@ -1,8 +1,8 @@
 /**
  * `deno task bench:compare`: runs every comparison script in one go, on this
  * machine, and prints one table of multipool against Python's
- * multiprocessing, gevent (where installed) and the other baselines, with
- * ratios (> 1 means multipool is better) and targets. Each script also
+ * multiprocessing, gevent (where installed), poolifier-web-worker and the
+ * other baselines, with ratios (> 1 means multipool is better) and targets. Each script also
  * prints its own details; they are summarised here. Scripts can be named to
  * run only some: `deno task bench:compare group_compare`.
  *
@@ -16,6 +16,7 @@ const SCRIPTS = [
   "group_compare",
   "kernel_scaling",
   "transfer_compare",
+  "peers_compare",
 ];
 
 /** Runs `bench/<name>.ts`, returning its rows, or the reason it gave none. */
