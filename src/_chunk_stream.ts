@@ -9,7 +9,7 @@
  */
 
 import { Condition } from "./_condition.ts";
-import { type ChunkItems, PACK_MIN } from "./_protocol.ts";
+import { type ChunkItems, PACK_MIN, packRange } from "./_protocol.ts";
 import type { OutcomeHandler, Ticket } from "./_scheduler.ts";
 import { unwrapTransfers } from "./_transfer.ts";
 
@@ -365,20 +365,16 @@ export class ChunkStream {
   /**
    * The next `size` items of an array source packed in a Float64Array,
    * when they are all plain numbers (they need no check); else undefined,
-   * and nothing is pulled. One pass, chunk by chunk: the first chunk is on
-   * its way while the next ones are packed.
+   * and nothing is pulled. Chunk by chunk: the first chunk is on its way
+   * while the next ones are packed.
    */
   #packArray(size: number): Float64Array<ArrayBuffer> | undefined {
     const array = this.#array!;
     const start = this.#pulled;
     const end = Math.min(array.length, start + size);
     if (end - start < PACK_MIN) return undefined;
-    const packed = new Float64Array(end - start);
-    for (let i = start; i < end; i++) {
-      const value = array[i];
-      if (typeof value !== "number") return undefined;
-      packed[i - start] = value;
-    }
+    const packed = packRange(array, start, end);
+    if (packed === undefined) return undefined;
     this.#pulled = end;
     if (end >= array.length) this.#exhausted = true;
     return packed;
@@ -426,8 +422,8 @@ export class ChunkStream {
 export async function collect(stream: ChunkStream, length?: number): Promise<unknown[]> {
   const finished: { offset: number; results: ArrayLike<unknown> }[] = [];
   // With the length known, each chunk's results are copied in as it comes,
-  // while later chunks still run.
-  const early = length === undefined ? undefined : new Array<unknown>(length);
+  // while later chunks still run (allocated then: not while the first chunk waits to go out).
+  let early: unknown[] | undefined;
   let total = 0;
   try {
     for (let done = await stream.next(false); done !== undefined; done = await stream.next(false)) {
@@ -435,6 +431,7 @@ export async function collect(stream: ChunkStream, length?: number): Promise<unk
       finished.push(done);
       total += done.results.length;
       const { offset, results: part } = done;
+      if (length !== undefined) early ??= new Array<unknown>(length);
       if (early !== undefined && offset + part.length <= early.length) {
         for (let i = 0; i < part.length; i++) early[offset + i] = part[i];
       }

@@ -192,6 +192,22 @@ export function packNumbers(values: readonly unknown[]): Float64Array<ArrayBuffe
 }
 
 /**
+ * Items `start` to `end` of `values` packed in a `Float64Array` when they
+ * are all plain numbers, else `undefined`.
+ */
+export function packRange(
+  values: readonly unknown[],
+  start: number,
+  end: number,
+): Float64Array<ArrayBuffer> | undefined {
+  for (let i = start; i < end; i++) if (typeof values[i] !== "number") return undefined;
+  // set() from an array copies natively: about twice as fast as a loop that stores each item.
+  const packed = new Float64Array(end - start);
+  packed.set(values.slice(start, end) as number[]);
+  return packed;
+}
+
+/**
  * Whether JSON keeps `value` exactly (finite numbers but -0, strings,
  * booleans, null, dense plain arrays and plain objects of those), within
  * `budget.left` nodes. Such small messages travel as JSON text: a string
