@@ -6,6 +6,8 @@
  *
  * - JSON, when the value is small and JSON keeps it exactly (a round trip
  *   then costs a third of `node:v8`'s);
+ * - a string's UTF-8 bytes (a chunk or an answer the slot or the runner
+ *   already encoded as JSON text: not encoded twice);
  * - a tuple of plain values and one `Float64Array` (a chunk of numbers, or
  *   its results: the bulk of a big `map`): the tuple as JSON, then the
  *   array's bytes, 8-byte aligned, so the reader takes them without
@@ -32,6 +34,7 @@ const HEADER = 9;
 const JSON_TAG = 0x4a;
 const V8_TAG = 0x56;
 const FLOATS_TAG = 0x46;
+const TEXT_TAG = 0x54;
 /** Values with more nodes than this skip the JSON check. */
 const JSON_BUDGET = 64;
 /** The longest tuple that may travel with the floats codec. */
@@ -48,6 +51,14 @@ const decoder = new TextDecoder();
 export function encodeFrame(value: unknown): Uint8Array {
   const floats = floatsAt(value);
   if (floats !== undefined) return encodeFloats(value as unknown[], floats);
+  if (typeof value === "string") {
+    // A message already encoded as JSON text by the slot or the runner: its bytes as they are.
+    const text = encoder.encode(value);
+    const frame = new Uint8Array(HEADER + text.length);
+    writeHeader(frame, text.length, TEXT_TAG);
+    frame.set(text, HEADER);
+    return frame;
+  }
   const json = jsonSafe(value, { left: JSON_BUDGET })
     ? encoder.encode(JSON.stringify(value))
     : undefined;
@@ -126,6 +137,8 @@ function decodeFrame(buffer: Uint8Array, offset: number, owned: boolean): unknow
   switch (buffer[offset + 8]) {
     case JSON_TAG:
       return JSON.parse(decoder.decode(body));
+    case TEXT_TAG:
+      return decoder.decode(body);
     case FLOATS_TAG: {
       const metaLength = readLength(buffer, offset + HEADER);
       const [at, width, tuple] = JSON.parse(

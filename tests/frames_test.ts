@@ -16,6 +16,9 @@ const MESSAGES: unknown[] = [
   { type: "init", initializer: undefined, initArgs: [] },
   [2, [new Map([[1, { a: 10n }]]), new Set(["s"]), undefined, -0, Infinity, new Date(0)]],
   [3, ["ünïcødé \u{1F600}", "", null, true, [, 1]]],
+  // A chunk the slot already encoded as JSON text, and the empty string: strings come back as they are.
+  '[4,0,[[5]],1] "ü\u{1F600}"',
+  "",
 ];
 
 /** Text, frames and text in one stream. */
@@ -50,7 +53,7 @@ Deno.test("frames: every message comes back as structured clone would give it, a
       chunk.fill(0xaa); // the reader must not keep the caller's buffer
     }
     assert.deepEqual(frames, expected, `split every ${split} bytes`);
-    assert.equal(text, "before\nout 0\x00 nul\nout 2\x00 nul\nout 4\x00 nul\nafter");
+    assert.equal(text, "before\nout 0\x00 nul\nout 2\x00 nul\nout 4\x00 nul\nout 6\x00 nul\nafter");
   }
 });
 
