@@ -116,9 +116,10 @@ async function timedMap(on: Pool): Promise<number> {
 }
 
 try {
-  // Warm up: workers started, task compiled and JIT-warm.
-  for (let i = 0; i < 3; i++) await pool.map(square, items);
-  for (let i = 0; i < 3; i++) await processPool.map(square, items);
+  // Warm up: workers started, task compiled and JIT-warm (V8 takes about ten
+  // maps of this size to optimize the packing and copying loops and size its heap).
+  for (let i = 0; i < 10; i++) await pool.map(square, items);
+  for (let i = 0; i < 10; i++) await processPool.map(square, items);
   for (let i = 0; i < 500; i++) await processPool.apply(echo, [i]);
   // Rounds: Python (a fresh process: warm-up, one map run, its applies), then ours,
   // so both sides see the same stretch of machine noise.

@@ -192,6 +192,16 @@ export function packNumbers(values: readonly unknown[]): Float64Array<ArrayBuffe
 }
 
 /**
+ * The index of the first item from `start` to `end` of `values` that is
+ * not a number, or `end`. One small loop for every such scan (the check of
+ * a map's array and the packing of its chunks), so it is optimized early.
+ */
+export function firstNonNumber(values: readonly unknown[], start: number, end: number): number {
+  for (let i = start; i < end; i++) if (typeof values[i] !== "number") return i;
+  return end;
+}
+
+/**
  * Items `start` to `end` of `values` packed in a `Float64Array` when they
  * are all plain numbers, else `undefined`.
  */
@@ -200,7 +210,7 @@ export function packRange(
   start: number,
   end: number,
 ): Float64Array<ArrayBuffer> | undefined {
-  for (let i = start; i < end; i++) if (typeof values[i] !== "number") return undefined;
+  if (firstNonNumber(values, start, end) < end) return undefined;
   // set() from an array copies natively: about twice as fast as a loop that stores each item.
   const packed = new Float64Array(end - start);
   packed.set(values.slice(start, end) as number[]);

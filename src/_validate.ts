@@ -5,7 +5,7 @@
  * @module
  */
 
-import { PACK_MIN } from "./_protocol.ts";
+import { firstNonNumber } from "./_protocol.ts";
 import { describe } from "./task.ts";
 import { Transferred } from "./_transfer.ts";
 
@@ -132,8 +132,12 @@ export function checkArray(
   check: (item: unknown, index: number) => void,
   numbers: boolean,
 ): void {
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i];
-    if (typeof item !== "number" || !numbers) check(item, i);
+  const end = items.length;
+  if (!numbers) {
+    for (let i = 0; i < end; i++) check(items[i], i);
+    return;
+  }
+  for (let i = firstNonNumber(items, 0, end); i < end; i = firstNonNumber(items, i + 1, end)) {
+    check(items[i], i);
   }
 }
