@@ -9,7 +9,7 @@
  */
 
 import { Condition } from "./_condition.ts";
-import { type ChunkItems, PACK_MIN, packRange } from "./_protocol.ts";
+import { type ChunkItems, ownsBuffer, PACK_MIN, packRange } from "./_protocol.ts";
 import type { OutcomeHandler, Ticket } from "./_scheduler.ts";
 import { unwrapTransfers } from "./_transfer.ts";
 
@@ -56,6 +56,8 @@ export interface ChunkStreamOptions {
 export const AUTO_TARGET_MS = 2;
 /** With `chunksize: "auto"`, the largest chunk. */
 export const AUTO_MAX_CHUNK = 4096;
+/** Most result buffers kept for reuse. */
+const SPARE_BUFFERS = 4;
 
 const NOT_YET = Symbol("not yet");
 
@@ -84,6 +86,8 @@ export class ChunkStream {
   #pendingNext: Promise<IteratorResult<unknown>> | undefined;
   /** Numbers pulled into a Float64Array before a value that is not a number; the array path goes on. */
   #spill: unknown[] | undefined;
+  /** Result buffers the consumer is done with, for the next chunks of numbers. */
+  #spare: Float64Array<ArrayBuffer>[] = [];
   /** The source (or an item check) threw after some items of a chunk: thrown by the next pull. */
   #failed: { error: unknown } | undefined;
   #entries: Entry[] = [];
@@ -166,8 +170,19 @@ export class ChunkStream {
     return this.#entries.length === 1 && this.#entries[0].finished ? 0 : -1;
   }
 
-  /** The consumer is done with one chunk it took: another may be pulled. */
-  release(): void {
+  /**
+   * The consumer is done with one chunk it took: another may be pulled.
+   * `consumed`: its results, read to the end and no longer referenced; a
+   * `Float64Array` of them is reused for the next chunk of numbers (an
+   * `imap` over a generator of numbers allocates no buffers once running).
+   */
+  release(consumed?: ArrayLike<unknown>): void {
+    if (
+      consumed instanceof Float64Array && this.#spare.length < SPARE_BUFFERS &&
+      ownsBuffer(consumed)
+    ) {
+      this.#spare.push(consumed as Float64Array<ArrayBuffer>);
+    }
     this.#inWindow--;
     this.#changed.notify();
   }
@@ -336,7 +351,7 @@ export class ChunkStream {
   #pullNumbers(size: number): Float64Array<ArrayBuffer> | undefined {
     const iterator = this.#iterator as Iterator<unknown>;
     const check = this.#options.check;
-    const packed = new Float64Array(size);
+    const packed = this.#spareOf(size) ?? new Float64Array(size);
     let n = 0;
     try {
       while (n < size) {
@@ -378,6 +393,14 @@ export class ChunkStream {
     this.#pulled = end;
     if (end >= array.length) this.#exhausted = true;
     return packed;
+  }
+
+  /** A spare buffer of `size` numbers, if one came back (those of other sizes are dropped). */
+  #spareOf(size: number): Float64Array<ArrayBuffer> | undefined {
+    for (let spare = this.#spare.pop(); spare !== undefined; spare = this.#spare.pop()) {
+      if (spare.length === size) return spare;
+    }
+    return undefined;
   }
 
   /** The items pulled before `error` still run; the error comes next, at its position. */

@@ -192,6 +192,16 @@ export function packNumbers(values: readonly unknown[]): Float64Array<ArrayBuffe
 }
 
 /**
+ * Whether moving `view`'s buffer moves nothing else: false for a view into
+ * part of a buffer (a decoder's pool, a subarray) or into shared memory.
+ */
+export function ownsBuffer(view: ArrayBufferView): boolean {
+  const buffer = view.buffer;
+  return buffer instanceof ArrayBuffer && view.byteOffset === 0 &&
+    view.byteLength === buffer.byteLength;
+}
+
+/**
  * The index of the first item from `start` to `end` of `values` that is
  * not a number, or `end`. One small loop for every such scan (the check of
  * a map's array and the packing of its chunks), so it is optimized early.

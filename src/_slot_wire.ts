@@ -13,6 +13,7 @@ import {
   type ChunkItems,
   JSON_BUDGET,
   jsonSafe,
+  ownsBuffer,
   packNumbers,
   type TaskSpec,
   type ToWorker,
@@ -85,17 +86,6 @@ function wireItems(chunk: ExecutorChunk): ChunkItems {
   if (items instanceof Float64Array) return ownsBuffer(items) ? items : items.slice();
   if (chunk.star) return items;
   return packNumbers(items) ?? items;
-}
-
-/**
- * Whether moving `view`'s buffer moves nothing else: a view into part of a
- * buffer (a decoder's pool, a subarray) or into shared memory is copied
- * before its buffer is transferred.
- */
-function ownsBuffer(view: Float64Array): boolean {
-  const buffer = view.buffer;
-  return buffer instanceof ArrayBuffer && view.byteOffset === 0 &&
-    view.byteLength === buffer.byteLength;
 }
 
 /** The error and exit status an `exit` report stands for. */

@@ -70,9 +70,11 @@ export class StreamIterator implements AsyncIterableIterator<unknown> {
       throw this.#failure.error;
     }
     this.#stream ??= this.#start();
-    if (this.#results !== undefined) {
+    const consumed = this.#results;
+    if (consumed !== undefined) {
       this.#results = undefined;
-      this.#stream.release();
+      // Every result of it was handed out: its buffer may carry the next chunk.
+      this.#stream.release(this.#position >= consumed.length ? consumed : undefined);
     }
     let finished: Finished | undefined;
     try {

@@ -20,6 +20,7 @@ import {
   type BatchTuple,
   type ChunkItems,
   isTuple,
+  ownsBuffer,
   packNumbers,
   type RunTuple,
   type TaskSpec,
@@ -256,7 +257,11 @@ function execute(message: RunMessage, fn: AnyFunction, answer: Answer): void {
  */
 function executeNumbers(message: RunMessage, fn: AnyFunction, answer: Answer): void {
   const items = message.items as Float64Array;
-  const out = new Float64Array(items.length);
+  // Results take the places of their items when the buffer is the worker's
+  // own (it came by transfer and goes back the same way): nothing allocated.
+  const out = ownsBuffer(items)
+    ? items as Float64Array<ArrayBuffer>
+    : new Float64Array(items.length);
   let i = 0;
   let result: unknown;
   try {
