@@ -35,6 +35,8 @@ const JSON_TAG = 0x4a;
 const V8_TAG = 0x56;
 const FLOATS_TAG = 0x46;
 const TEXT_TAG = 0x54;
+/** Strings up to this long are tried as ASCII, copied without a TextEncoder call. */
+const ASCII_COPY_MAX = 256;
 /** Values with more nodes than this skip the JSON check. */
 const JSON_BUDGET = 64;
 /** The longest tuple that may travel with the floats codec. */
@@ -51,14 +53,8 @@ const decoder = new TextDecoder();
 export function encodeFrame(value: unknown): Uint8Array {
   const floats = floatsAt(value);
   if (floats !== undefined) return encodeFloats(value as unknown[], floats);
-  if (typeof value === "string") {
-    // A message already encoded as JSON text by the slot or the runner: its bytes as they are.
-    const text = encoder.encode(value);
-    const frame = new Uint8Array(HEADER + text.length);
-    writeHeader(frame, text.length, TEXT_TAG);
-    frame.set(text, HEADER);
-    return frame;
-  }
+  // A message already encoded as JSON text by the slot or the runner: its bytes as they are.
+  if (typeof value === "string") return encodeText(value);
   const json = jsonSafe(value, { left: JSON_BUDGET })
     ? encoder.encode(JSON.stringify(value))
     : undefined;
@@ -70,9 +66,39 @@ export function encodeFrame(value: unknown): Uint8Array {
 }
 
 function writeHeader(frame: Uint8Array, length: number, tag: number): void {
-  frame.set(MARKER);
-  new DataView(frame.buffer, frame.byteOffset).setUint32(4, length, true);
+  // Byte by byte: a DataView and a set() per frame cost more than the whole of a small one.
+  frame[0] = MARKER[0];
+  frame[1] = MARKER[1];
+  frame[2] = MARKER[2];
+  frame[3] = MARKER[3];
+  frame[4] = length & 0xff;
+  frame[5] = (length >>> 8) & 0xff;
+  frame[6] = (length >>> 16) & 0xff;
+  frame[7] = length >>> 24;
   frame[8] = tag;
+}
+
+/** A string as a TEXT frame; a short ASCII one (JSON of plain values) is copied char by char. */
+function encodeText(value: string): Uint8Array {
+  const n = value.length;
+  if (n <= ASCII_COPY_MAX) {
+    const frame = new Uint8Array(HEADER + n);
+    let i = 0;
+    for (; i < n; i++) {
+      const code = value.charCodeAt(i);
+      if (code > 0x7f) break;
+      frame[HEADER + i] = code;
+    }
+    if (i === n) {
+      writeHeader(frame, n, TEXT_TAG);
+      return frame;
+    }
+  }
+  const text = encoder.encode(value);
+  const frame = new Uint8Array(HEADER + text.length);
+  writeHeader(frame, text.length, TEXT_TAG);
+  frame.set(text, HEADER);
+  return frame;
 }
 
 /** Where the one `Float64Array` of a tuple of otherwise plain values is, if it is such a tuple. */
