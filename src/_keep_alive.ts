@@ -2,7 +2,8 @@
  * Holds the host's event loop open on request: a timer that never fires,
  * ref'd while held and unref'd otherwise (toggling costs far less than
  * creating a timer, which matters on the hot path of `apply`: the hold
- * changes with every call on an otherwise idle pool). Workers,
+ * changes with every call on an otherwise idle pool; it is let go a
+ * microtask later, so sequential calls do not toggle it at all). Workers,
  * subprocesses and supervisor timers never hold the loop themselves (they
  * are unref'd), so an idle pool lets a finished script exit, as Python's
  * would; an executor holds the loop while its scheduler has work
@@ -26,15 +27,35 @@ const FOREVER_MS = 2 ** 31 - 1;
 export function loopHold(): LoopHold {
   let timer: number | undefined;
   let disposed = false;
+  /** What the owner asked for last; whether the timer is ref'd; whether a release is queued. */
+  let wanted = false;
+  let held = false;
+  let releasing = false;
+  const release = () => {
+    releasing = false;
+    if (wanted || disposed || timer === undefined || !held) return;
+    held = false;
+    Deno.unrefTimer(timer);
+  };
   return {
     set(active) {
       if (disposed) return;
-      if (timer === undefined) {
-        if (!active) return;
-        // A number in Deno (the type may say Timeout when Node types are loaded).
-        timer = setInterval(() => {}, FOREVER_MS) as unknown as number;
-      } else if (active) Deno.refTimer(timer);
-      else Deno.unrefTimer(timer);
+      wanted = active;
+      if (!active) {
+        // Let go a microtask later: a caller that awaits one call and makes
+        // the next (a sequential apply) takes the hold back before then, and
+        // the timer is not toggled twice per call.
+        if (held && !releasing) {
+          releasing = true;
+          queueMicrotask(release);
+        }
+        return;
+      }
+      if (held) return;
+      held = true;
+      // A number in Deno (the type may say Timeout when Node types are loaded).
+      if (timer === undefined) timer = setInterval(() => {}, FOREVER_MS) as unknown as number;
+      else Deno.refTimer(timer);
     },
     dispose() {
       disposed = true;
