@@ -33,15 +33,13 @@
 import { Pool } from "../mod.ts";
 import { breakdownLines } from "./_apply_breakdown.ts";
 import {
-  APPLY_TARGET,
   type ApplyLatency,
   applyVerdict,
+  type Baseline,
+  BASELINES,
   measureApplyLatency,
   measurePinned,
-  meetsMinimalTarget,
   meetsTarget,
-  MINIMAL_TARGET,
-  minimalVerdict,
 } from "./apply_latency.ts";
 import { reportRows } from "./_report.ts";
 import { measureMapPhases } from "./_map_phases.ts";
@@ -211,53 +209,35 @@ const processApplyRatio = processApply / pyApply;
 const pyStart = py.ok ? py.value.startMs : { fork: NaN, spawn: NaN };
 const pyStartMethod = py.ok ? py.value.startMethod : "default";
 
-function applyRow(label: string, measured: ApplyLatency): string[] {
+/** A table row of `apply` against `baseline` (Python's apply shown unpinned, against raw). */
+function applyRow(label: string, measured: ApplyLatency, baseline: Baseline = "raw"): string[] {
+  const { target, what, us, ratio } = BASELINES[baseline];
   return [
-    label,
+    baseline === "raw" ? label : `${label}, vs a bare number echoed`,
     fmt(measured.applyUs, 1, " µs"),
-    measured.pinned ? "" : fmt(pyApply, 1, " µs"),
-    fmt(measured.rawUs, 1, " µs"),
-    fmt(measured.ratio, 2, "x raw") + `, control ${fmt(measured.control, 2)}`,
-    `<= ${APPLY_TARGET}x raw`,
-    applyVerdict(measured),
+    measured.pinned || baseline !== "raw" ? "" : fmt(pyApply, 1, " µs"),
+    fmt(us(measured), 1, " µs"),
+    fmt(ratio(measured), 2, `x ${what}`) + `, control ${fmt(measured.control, 2)}`,
+    `<= ${target}x ${what}`,
+    applyVerdict(measured, baseline),
   ];
 }
 
-function minimalRow(label: string, measured: ApplyLatency): string[] {
-  return [
-    `${label}, vs a bare number echoed`,
-    fmt(measured.applyUs, 1, " µs"),
-    "",
-    fmt(measured.minimalUs, 1, " µs"),
-    fmt(measured.minimalRatio, 2, "x minimal raw"),
-    `<= ${MINIMAL_TARGET}x minimal raw`,
-    minimalVerdict(measured),
-  ];
-}
-
-function minimalReport(label: string, measured: ApplyLatency) {
+/** The same as a report row for `bench:compare`. */
+function applyReport(label: string, measured: ApplyLatency, baseline: Baseline = "raw") {
+  const { target, us, ratio } = BASELINES[baseline];
+  const met = meetsTarget(measured, baseline);
   return {
-    workload: `${label}, vs a minimal round trip`,
+    workload: baseline === "raw" ? label : `${label}, vs a minimal round trip`,
     ours: fmt(measured.applyUs, 1, " µs"),
-    against: `raw Worker, a bare number echoed (control ${fmt(measured.control, 2)})`,
-    theirs: fmt(measured.minimalUs, 1, " µs"),
-    ratio: 1 / measured.minimalRatio,
-    target: `>= ${(1 / MINIMAL_TARGET).toFixed(2)}x (<= ${MINIMAL_TARGET}x raw)` +
-      (meetsMinimalTarget(measured) === undefined ? " n/a, control off" : ""),
-    pass: meetsMinimalTarget(measured),
-  };
-}
-
-function applyReport(label: string, measured: ApplyLatency) {
-  return {
-    workload: label,
-    ours: fmt(measured.applyUs, 1, " µs"),
-    against: `raw Worker postMessage (control ${fmt(measured.control, 2)})`,
-    theirs: fmt(measured.rawUs, 1, " µs"),
-    ratio: 1 / measured.ratio,
-    target: `>= ${(1 / APPLY_TARGET).toFixed(2)}x (<= ${APPLY_TARGET}x raw)` +
-      (meetsTarget(measured) === undefined ? " n/a, control off" : ""),
-    pass: meetsTarget(measured),
+    against:
+      `${baseline === "raw" ? "raw Worker postMessage" : "raw Worker, a bare number echoed"}` +
+      ` (control ${fmt(measured.control, 2)})`,
+    theirs: fmt(us(measured), 1, " µs"),
+    ratio: 1 / ratio(measured),
+    target: `>= ${(1 / target).toFixed(2)}x (<= ${target}x raw)` +
+      (met === undefined ? " n/a, control off" : ""),
+    pass: met,
   };
 }
 
@@ -296,7 +276,7 @@ printTable(["workload", "multipool", "Python", "raw Worker", "ratio", "target", 
     "",
     "",
   ],
-  ...(pinned === undefined ? [] : [applyRow(PINNED, pinned), minimalRow(PINNED, pinned)]),
+  ...(pinned === undefined ? [] : [applyRow(PINNED, pinned), applyRow(PINNED, pinned, "minimal")]),
   applyRow(UNPINNED, unpinned),
   [
     `process backend: map ${flags.items} x*x, Pool(${flags.size})`,
@@ -384,7 +364,9 @@ reportRows([
     target: `>= ${FIRST_MAP_TARGET}x`,
     pass: py.ok ? firstSpeedup >= FIRST_MAP_TARGET : undefined,
   },
-  ...(pinned === undefined ? [] : [applyReport(PINNED, pinned), minimalReport(PINNED, pinned)]),
+  ...(pinned === undefined
+    ? []
+    : [applyReport(PINNED, pinned), applyReport(PINNED, pinned, "minimal")]),
   applyReport(UNPINNED, unpinned),
   {
     workload: "sequential apply round trip p50, unpinned",

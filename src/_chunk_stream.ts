@@ -311,7 +311,7 @@ export class ChunkStream {
       return items;
     }
     if (this.#array !== undefined) {
-      const packed = size >= PACK_MIN ? this.#packArray(size) : undefined;
+      const packed = this.#packArray(size);
       if (packed !== undefined) return packed;
       const items = this.#array.slice(this.#pulled, this.#pulled + size);
       this.#checkAll(items);
@@ -387,8 +387,7 @@ export class ChunkStream {
     const array = this.#array!;
     const start = this.#pulled;
     const end = Math.min(array.length, start + size);
-    if (end - start < PACK_MIN) return undefined;
-    const packed = packRange(array, start, end);
+    const packed = end - start < PACK_MIN ? undefined : packRange(array, start, end);
     if (packed === undefined) return undefined;
     this.#pulled = end;
     if (end >= array.length) this.#exhausted = true;

@@ -26,7 +26,7 @@
  */
 
 import { deserialize } from "node:v8";
-import { jsonSafe } from "./_protocol.ts";
+import { JSON_BUDGET, jsonSafe } from "./_protocol.ts";
 import { serializeUnshared } from "./_unshared.ts";
 
 const MARKER = [0x00, 0xff, 0x6d, 0x70] as const;
@@ -37,8 +37,6 @@ const FLOATS_TAG = 0x46;
 const TEXT_TAG = 0x54;
 /** Strings up to this long are tried as ASCII, copied without a TextEncoder call. */
 const ASCII_COPY_MAX = 256;
-/** Values with more nodes than this skip the JSON check. */
-const JSON_BUDGET = 64;
 /** The longest tuple that may travel with the floats codec. */
 const FLOATS_TUPLE = 8;
 

@@ -186,9 +186,7 @@ export const PACK_MIN = 16;
  * item is not a number or the array is short.
  */
 export function packNumbers(values: readonly unknown[]): Float64Array<ArrayBuffer> | undefined {
-  if (values.length < PACK_MIN) return undefined;
-  for (let i = 0; i < values.length; i++) if (typeof values[i] !== "number") return undefined;
-  return Float64Array.from(values as number[]);
+  return values.length < PACK_MIN ? undefined : packRange(values, 0, values.length);
 }
 
 /**
@@ -262,5 +260,5 @@ export function jsonSafe(value: unknown, budget: { left: number }): boolean {
   }
 }
 
-/** Most nodes of a chunk or an answer that travels as JSON text. */
+/** Most nodes of a value sent as JSON text (a chunk, an answer, a process frame). */
 export const JSON_BUDGET = 64;

@@ -74,8 +74,6 @@ export class Scheduler {
   #completed = 0;
   #failed = 0;
   #dispatching = false;
-  /** The time a submit read, while that submit runs: a chunk it starts at once started then. */
-  #submittedAt: number | undefined;
   /** Settles once the executor has stopped after terminate(). */
   #terminated: Promise<void> | undefined;
   /** Chunks in the "offered" state. */
@@ -229,7 +227,6 @@ export class Scheduler {
         `Queue is full: ${this.#waiting()} chunks wait (maxQueue ${this.#maxQueue})`,
       );
     }
-    const queuedAt = this.#clock.now();
     const chunk: Chunk = {
       id: this.#nextId++,
       spec: request.spec,
@@ -239,7 +236,7 @@ export class Scheduler {
       timeout: request.timeout,
       signal: request.signal,
       onOutcome,
-      queuedAt,
+      queuedAt: this.#clock.now(),
       status: QUEUED,
       onAbort: undefined,
       batchItems: 1,
@@ -257,12 +254,7 @@ export class Scheduler {
     const preparing = this.#executor.prepare(chunk.spec);
     if (preparing === undefined) {
       this.#queue.push(chunk);
-      this.#submittedAt = queuedAt;
-      try {
-        this.#dispatch();
-      } finally {
-        this.#submittedAt = undefined;
-      }
+      this.#dispatch();
     } else {
       this.#move(chunk, PREPARING);
       this.#preparing.add(chunk);
@@ -364,7 +356,7 @@ export class Scheduler {
   #onStarted(id: number): void {
     const chunk = this.#active.get(id);
     if (chunk === undefined || chunk.status.state !== "offered") return;
-    const startedAt = this.#submittedAt ?? this.#clock.now();
+    const startedAt = this.#clock.now();
     this.#waitTimes.add(startedAt - chunk.queuedAt);
     const timeout = chunk.timeout;
     const timer = timeout === undefined

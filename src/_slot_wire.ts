@@ -56,15 +56,14 @@ export class SlotWire {
       const chunk = chunks[0];
       const items = wireItems(chunk);
       const message: ToWorker = [chunk.id, task, items, flag];
-      if (!(items instanceof Float64Array) && chunk.transfer === undefined && small(items)) {
+      const moved = items instanceof Float64Array
+        ? [...chunk.transfer ?? [], items.buffer]
+        : chunk.transfer?.slice();
+      if (moved !== undefined && moved.length > 0) this.#transport.post(message, moved);
+      else if (small(items as readonly unknown[])) {
         // Plain values travel as JSON text: a string posts for a fraction of a clone.
         this.#transport.post(JSON.stringify(message));
-      } else if (chunk.transfer !== undefined && chunk.transfer.length > 0) {
-        const transfer = [...chunk.transfer];
-        if (items instanceof Float64Array) transfer.push(items.buffer);
-        this.#transport.post(message, transfer);
-      } else if (items instanceof Float64Array) this.#transport.post(message, [items.buffer]);
-      else this.#transport.post(message);
+      } else this.#transport.post(message);
       return;
     }
     const items = chunks.map(wireItems);
