@@ -82,6 +82,21 @@ export type BatchDoneTuple = readonly [
   results: readonly (unknown[] | Float64Array)[],
 ];
 
+/**
+ * A call of one number, right after the last chunk sent to the same worker:
+ * the bare number `n` stands for `[lastId + 1, lastTask, [[n]], lastStar]`
+ * (`[n]` when not star). A number posts for a fraction of a JSON string,
+ * and both sides know the rest: the worker keeps the last chunk it got.
+ */
+export type NextCall = number;
+
+/**
+ * The one result of the oldest chunk the worker holds that is not
+ * answered yet, when it is a number (chunks are answered in the order
+ * sent: see `_worker_runner.ts`).
+ */
+export type SoleResult = number;
+
 /** Whether a message is a tuple (chunks to run, or chunks' results) rather than an object. */
 export function isTuple<T extends readonly unknown[], O>(message: T | O): message is T {
   return Array.isArray(message);
@@ -90,11 +105,12 @@ export function isTuple<T extends readonly unknown[], O>(message: T | O): messag
 /**
  * Main thread to worker: a {@linkcode RunTuple} or {@linkcode BatchTuple},
  * a `RunTuple` as JSON text (small chunks of plain values: see
- * {@linkcode jsonSafe}), or a control message.
+ * {@linkcode jsonSafe}), a {@linkcode NextCall}, or a control message.
  */
 export type ToWorker =
   | RunTuple
   | string
+  | NextCall
   | BatchTuple
   | {
     readonly type: "init";
@@ -115,7 +131,7 @@ export type ToWorker =
   | { readonly type: "exit" };
 
 /** A message from the main thread that is not chunks: `init`, `task`, `wasm`, `resume`, `drop`, `exit`. */
-export type ControlMessage = Exclude<ToWorker, RunTuple | BatchTuple | string>;
+export type ControlMessage = Exclude<ToWorker, RunTuple | BatchTuple | string | NextCall>;
 
 /** `message` when it is a control message, else `undefined` (chunks, as a tuple or as text). */
 export function controlOf(message: ToWorker): ControlMessage | undefined {
@@ -124,8 +140,11 @@ export function controlOf(message: ToWorker): ControlMessage | undefined {
     : undefined;
 }
 
-/** Worker to main thread: a {@linkcode DoneTuple} or {@linkcode BatchDoneTuple} (as a tuple or as JSON text), or a message object. */
-export type FromWorker = DoneTuple | BatchDoneTuple | string | WorkerMessage;
+/**
+ * Worker to main thread: a {@linkcode DoneTuple} or {@linkcode BatchDoneTuple}
+ * (as a tuple or as JSON text), a {@linkcode SoleResult}, or a message object.
+ */
+export type FromWorker = DoneTuple | BatchDoneTuple | string | SoleResult | WorkerMessage;
 
 /** Worker to main thread, other than results; "done" is what a {@linkcode DoneTuple} becomes on arrival. */
 export type WorkerMessage =

@@ -31,6 +31,8 @@ export class SlotWire {
   readonly #tasks = new Map<TaskSpec, number>();
   /** Keys of the WASM modules this worker was sent. */
   readonly #wasm = new Set<string>();
+  /** The last chunk sent: what a bare-number call follows on (see {@linkcode NextCall}). */
+  #last: { id: number; task: number; flag: 0 | 1 } = { id: NaN, task: NaN, flag: 0 };
 
   constructor(transport: Transport, onWasmSent?: () => void) {
     this.#transport = transport;
@@ -52,8 +54,24 @@ export class SlotWire {
       this.#tasks.set(spec, task);
     }
     const flag = star ? 1 : 0;
+    const last = this.#last;
+    const follows = last.task === task && last.flag === flag && chunks[0].id === last.id + 1;
+    // Only once posted: the worker follows on the messages it got.
+    this.#post(chunks, task, flag, follows);
+    last.id = chunks[chunks.length - 1].id;
+    last.task = task;
+    last.flag = flag;
+  }
+
+  #post(chunks: readonly ExecutorChunk[], task: number, flag: 0 | 1, follows: boolean): void {
     if (chunks.length === 1) {
       const chunk = chunks[0];
+      const next = follows && chunk.transfer === undefined ? soleNumber(chunk) : undefined;
+      if (next !== undefined) {
+        // The call right after the last one, of one number: the number alone says it.
+        this.#transport.post(next);
+        return;
+      }
       const items = wireItems(chunk);
       const message: ToWorker = [chunk.id, task, items, flag];
       const moved = items instanceof Float64Array
@@ -72,6 +90,18 @@ export class SlotWire {
     for (const chunk of chunks) for (const entry of chunk.transfer ?? []) transfer.add(entry);
     this.#transport.post([chunks.map((chunk) => chunk.id), task, items, flag], [...transfer]);
   }
+}
+
+/** The number a chunk of one call passes when that is all it passes, else `undefined`. */
+function soleNumber(chunk: ExecutorChunk): number | undefined {
+  const items = chunk.items;
+  if (items.length !== 1 || items instanceof Float64Array) return undefined;
+  let value = items[0];
+  if (chunk.star) {
+    const args = value as readonly unknown[];
+    value = args.length === 1 ? args[0] : undefined;
+  }
+  return typeof value === "number" ? value : undefined;
 }
 
 /** Whether `items` travel as JSON text without changing (see `jsonSafe`). */

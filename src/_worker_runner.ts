@@ -38,19 +38,67 @@ export interface Answer {
 /** Runs one chunk, answering through `answer` (at once or later). */
 export type RunChunk = (chunk: RunMessage, answer: Answer) => void;
 
-/** The message being run. */
-interface Current {
+/**
+ * The message being run, and the {@linkcode Answer} of its chunks (one
+ * object per message, no closures: the hot path of `apply` is a message
+ * of one chunk).
+ */
+class Current implements Answer {
   chunks: readonly RunMessage[];
   /** The next chunk to start. */
-  next: number;
+  next = 0;
   /** Chunks started and not answered. */
-  readonly pending: Set<number>;
-  /** Answers collected while chunks run synchronously, sent together after. */
-  ids: number[];
-  results: (unknown[] | Float64Array)[];
-  moved: Set<Transferable>;
-  collecting: boolean;
-  failed: boolean;
+  readonly pending = new Set<number>();
+  /** Answers collected while chunks run synchronously, sent together after (made when needed). */
+  ids: number[] | undefined;
+  results: (unknown[] | Float64Array)[] | undefined;
+  moved: Transferable[] | undefined;
+  collecting = false;
+  /** A chunk of it failed: the host is waited for before the next message. */
+  anyFailed = false;
+  readonly #post: Post;
+  /** Called when the last pending chunk answered while not collecting. */
+  readonly #settled: (current: Current) => void;
+
+  constructor(chunks: readonly RunMessage[], post: Post, settled: (current: Current) => void) {
+    this.chunks = chunks;
+    this.#post = post;
+    this.#settled = settled;
+  }
+
+  done(id: number, value: unknown[] | Float64Array, transfer: readonly Transferable[]): void {
+    if (!this.pending.has(id)) return;
+    if (this.collecting) {
+      (this.ids ??= []).push(id);
+      (this.results ??= []).push(value);
+      if (transfer.length > 0) (this.moved ??= []).push(...transfer);
+    } else {
+      sendDone(this.#post, id, value, transfer);
+    }
+    this.#finished(id);
+  }
+
+  failed(report: ErrorReport, transfer?: Transferable[]): void {
+    if (!this.pending.has(report.id)) return;
+    this.anyFailed = true;
+    postError(this.#post, report, transfer);
+    this.#finished(report.id);
+  }
+
+  #finished(id: number): void {
+    this.pending.delete(id);
+    if (this.pending.size === 0 && !this.collecting) this.#settled(this);
+  }
+
+  /** Sends the answers collected so far, in one message. */
+  flush(): void {
+    const { ids, results } = this;
+    if (ids === undefined || results === undefined) return;
+    const moved = this.moved === undefined ? [] : [...new Set(this.moved)];
+    this.ids = this.results = this.moved = undefined;
+    if (ids.length === 1) sendDone(this.#post, ids[0], results[0], moved);
+    else sendBatch(this.#post, ids, results, moved);
+  }
 }
 
 /** See the module doc. */
@@ -61,6 +109,7 @@ export class Runner {
   #backlog: RunMessage[][] = [];
   #state: "idle" | "busy" | "paused" | "halted" = "idle";
   #current: Current | undefined;
+  readonly #settled = (current: Current) => this.#continue(current);
 
   constructor(post: Post, run: RunChunk) {
     this.#post = post;
@@ -113,64 +162,32 @@ export class Runner {
     if (current === undefined) return [];
     if (current.collecting) {
       current.collecting = false;
-      this.#flush(current);
+      current.flush();
     }
     return [...current.pending];
   }
 
   #runMessage(chunks: RunMessage[]): void {
     this.#state = "busy";
-    const current: Current = {
-      chunks,
-      next: 0,
-      pending: new Set(),
-      ids: [],
-      results: [],
-      moved: new Set(),
-      collecting: false,
-      failed: false,
-    };
+    const current = new Current(chunks, this.#post, this.#settled);
     this.#current = current;
-    const finished = (id: number) => {
-      current.pending.delete(id);
-      if (current.pending.size === 0 && !current.collecting) this.#continue(current, answer);
-    };
-    const answer: Answer = {
-      done: (id, value, transfer) => {
-        if (!current.pending.has(id)) return;
-        if (current.collecting) {
-          current.ids.push(id);
-          current.results.push(value);
-          for (const item of transfer) current.moved.add(item);
-        } else {
-          sendDone(this.#post, id, value, transfer);
-        }
-        finished(id);
-      },
-      failed: (report, transfer) => {
-        if (!current.pending.has(report.id)) return;
-        current.failed = true;
-        postError(this.#post, report, transfer);
-        finished(report.id);
-      },
-    };
-    this.#continue(current, answer);
+    this.#continue(current);
   }
 
   /** Starts chunks until one does not answer at once, then sends the answers collected. */
-  #continue(current: Current, answer: Answer): void {
+  #continue(current: Current): void {
     if (this.#current !== current) return;
     current.collecting = true;
     while (current.next < current.chunks.length) {
       if (this.#isHalted()) return;
       const chunk = current.chunks[current.next++];
       current.pending.add(chunk.id);
-      this.#run(chunk, answer);
+      this.#run(chunk, current);
       if (current.pending.has(chunk.id)) break; // it answers later: wait for it
     }
     if (!current.collecting) return; // halted meanwhile
     current.collecting = false;
-    this.#flush(current);
+    current.flush();
     if (current.pending.size === 0 && current.next >= current.chunks.length) this.#done(current);
   }
 
@@ -179,20 +196,10 @@ export class Runner {
     return this.#state === "halted";
   }
 
-  #flush(current: Current): void {
-    const { ids, results, moved } = current;
-    if (ids.length === 0) return;
-    current.ids = [];
-    current.results = [];
-    current.moved = new Set();
-    if (ids.length === 1) sendDone(this.#post, ids[0], results[0], [...moved]);
-    else sendBatch(this.#post, ids, results, [...moved]);
-  }
-
   #done(current: Current): void {
     if (this.#current !== current || this.#state === "halted") return;
     this.#current = undefined;
-    this.#next(current.failed);
+    this.#next(current.anyFailed);
   }
 
   /** A message is done: run the next one, or wait for the host after a failure. */
@@ -261,7 +268,10 @@ function sendDone(
   transfer: readonly Transferable[],
 ): void {
   try {
-    if (
+    if (transfer.length === 0 && results.length === 1 && typeof results[0] === "number") {
+      // One number: it alone says it (the host takes it as the oldest chunk's, see SoleResult).
+      post(results[0]);
+    } else if (
       transfer.length === 0 && Array.isArray(results) && jsonSafe(results, { left: JSON_BUDGET })
     ) {
       // Plain values travel as JSON text: a string posts for a fraction of a clone.

@@ -19,6 +19,7 @@ import {
 import {
   type BatchTuple,
   type ChunkItems,
+  type ControlMessage,
   isTuple,
   ownsBuffer,
   packNumbers,
@@ -65,40 +66,50 @@ export function startRuntime(send: Post): Runtime {
   return { handle: (message) => handle(runner, message), halt: () => runner.halt() };
 }
 
+/** The last chunk the host sent: what a {@linkcode NextCall} follows on. */
+const last = { id: NaN, task: NaN, star: false };
+
 function handle(runner: Runner, received: ToWorker): void {
-  {
-    // A small chunk of plain values comes as JSON text (cheaper to post than a clone).
-    const message = typeof received === "string" ? JSON.parse(received) as RunTuple : received;
-    if (
-      isTuple<RunTuple | BatchTuple, Exclude<ToWorker, RunTuple | BatchTuple | string>>(message)
-    ) {
-      const [ids, task, items, star] = message;
-      const spec = specs.get(task)!;
-      if (typeof ids === "number") {
-        runner.receive([{ id: ids, task: spec, items: items as ChunkItems, star: star === 1 }]);
-      } else {
-        const batch = items as readonly ChunkItems[];
-        runner.receive(ids.map((id, i) => ({ id, task: spec, items: batch[i], star: star === 1 })));
-      }
-      return;
+  if (typeof received === "number") {
+    // A call of one number right after the last chunk (see NextCall).
+    const id = ++last.id;
+    const items = last.star ? [[received]] : [received];
+    runner.receive([{ id, task: specs.get(last.task)!, items, star: last.star }]);
+    return;
+  }
+  // A small chunk of plain values comes as JSON text (cheaper to post than a clone).
+  const message = typeof received === "string" ? JSON.parse(received) as RunTuple : received;
+  if (isTuple<RunTuple | BatchTuple, ControlMessage>(message)) {
+    const [ids, task, items, star] = message;
+    const spec = specs.get(task)!;
+    last.task = task;
+    last.star = star === 1;
+    if (typeof ids === "number") {
+      last.id = ids;
+      runner.receive([{ id: ids, task: spec, items: items as ChunkItems, star: star === 1 }]);
+    } else {
+      last.id = ids[ids.length - 1];
+      const batch = items as readonly ChunkItems[];
+      runner.receive(ids.map((id, i) => ({ id, task: spec, items: batch[i], star: star === 1 })));
     }
-    switch (message.type) {
-      case "task":
-        specs.set(message.task, message.spec);
-        break;
-      case "wasm":
-        registerWasm(message.key, message.module);
-        break;
-      case "init":
-        init(message.initializer, message.initArgs ?? []);
-        break;
-      case "resume":
-        runner.resume(message.drop);
-        break;
-      case "drop":
-        runner.drop(message.ids);
-        break;
-    }
+    return;
+  }
+  switch (message.type) {
+    case "task":
+      specs.set(message.task, message.spec);
+      break;
+    case "wasm":
+      registerWasm(message.key, message.module);
+      break;
+    case "init":
+      init(message.initializer, message.initArgs ?? []);
+      break;
+    case "resume":
+      runner.resume(message.drop);
+      break;
+    case "drop":
+      runner.drop(message.ids);
+      break;
   }
 }
 
@@ -246,8 +257,47 @@ function run(message: RunMessage, answer: Answer): void {
 }
 
 function execute(message: RunMessage, fn: AnyFunction, answer: Answer): void {
-  if (message.items instanceof Float64Array && !message.star) executeNumbers(message, fn, answer);
-  else executeFrom(message, fn, answer, new Array<unknown>(message.items.length), 0);
+  const items = message.items;
+  if (items instanceof Float64Array) {
+    if (!message.star) {
+      executeNumbers(message, fn, answer);
+      return;
+    }
+  } else if (items.length === 1) {
+    executeOne(message, fn, answer);
+    return;
+  }
+  executeFrom(message, fn, answer, new Array<unknown>(items.length), 0);
+}
+
+/** A chunk of one call (an `apply`): the general way without its arrays and closures. */
+function executeOne(message: RunMessage, fn: AnyFunction, answer: Answer): void {
+  const item = message.items[0];
+  let result: unknown;
+  try {
+    result = message.star || (fn.length > 1 && Array.isArray(item))
+      ? fn(...(item as unknown[]))
+      : fn(item);
+  } catch (error) {
+    answer.failed(...errorReply(message, { index: 0, error }, []));
+    return;
+  }
+  if (isThenable(result)) {
+    Promise.resolve(result).then(
+      (value) => answer.done(message.id, [value], bufferOf(value)),
+      (error) => answer.failed(...errorReply(message, { index: 0, error }, [])),
+    );
+    return;
+  }
+  answer.done(message.id, [result], bufferOf(result));
+}
+
+const NOTHING: readonly Transferable[] = Object.freeze([]);
+
+/** The buffer of a result that is a buffer or a typed array, to move; else nothing. */
+function bufferOf(value: unknown): readonly Transferable[] {
+  if (typeof value !== "object" || value === null) return NOTHING;
+  return buffersOf([value]);
 }
 
 /**

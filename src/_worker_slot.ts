@@ -296,6 +296,14 @@ export class WorkerSlot {
   }
 
   #onMessage(received: FromWorker): void {
+    if (typeof received === "number") {
+      // The one result of the oldest chunk not answered (see SoleResult).
+      const busy = this.#state;
+      if (busy.state !== "busy") return;
+      const id = busy.flights[0].chunks.keys().next().value;
+      if (id !== undefined) this.#finish(id, { ok: true, results: [received] });
+      return;
+    }
     // Small answers of plain values come as JSON text (cheaper to post than a clone).
     const message = typeof received === "string" ? JSON.parse(received) as DoneTuple : received;
     if (isTuple<DoneTuple | BatchDoneTuple, WorkerMessage>(message)) {

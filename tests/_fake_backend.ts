@@ -74,7 +74,12 @@ export class ManualClock implements Clock {
 /** One fake worker: what it was sent, and buttons to make it answer. */
 export class FakeWorker implements Transport {
   readonly name: string;
+  /** What it was sent, decoded (chunks as tuples). */
   readonly received: ToWorker[] = [];
+  /** What it was sent, as it travelled. */
+  readonly wire: ToWorker[] = [];
+  /** The next post throws, as a message that cannot be cloned does (nothing is sent). */
+  refuseNext = false;
   alive = true;
   /** The signal of the last terminate() (`undefined`: the default). */
   terminatedWith: string | undefined;
@@ -82,6 +87,8 @@ export class FakeWorker implements Transport {
   readonly #closed = Promise.withResolvers<void>();
   /** Whether `closed` waits for {@linkcode FakeWorker.reap} (a subprocess still exiting). */
   readonly #reapLater: boolean;
+  /** The last chunk it was sent: what a bare number follows on. */
+  #last: { id: number; task: number; star: 0 | 1 } = { id: NaN, task: NaN, star: 0 };
 
   constructor(events: TransportEvents, options: TransportOptions, reapLater = false) {
     this.#events = events;
@@ -100,8 +107,33 @@ export class FakeWorker implements Transport {
 
   post(message: ToWorker): void {
     assert.ok(this.alive, `${this.name} was sent a message after it was terminated`);
-    // Small chunks of plain values travel as JSON text; record what they say.
-    this.received.push(typeof message === "string" ? JSON.parse(message) as ToWorker : message);
+    if (this.refuseNext) {
+      this.refuseNext = false;
+      throw new DOMException("The fake worker refused the message", "DataCloneError");
+    }
+    this.wire.push(message);
+    this.received.push(this.#decode(message));
+  }
+
+  /**
+   * What a message says, as a worker reads it: small chunks of plain values
+   * travel as JSON text, and a call of one number right after the last
+   * chunk as the bare number (`NextCall`).
+   */
+  #decode(message: ToWorker): ToWorker {
+    if (typeof message === "number") {
+      const { id, task, star } = this.#last;
+      assert.ok(!Number.isNaN(id), `${this.name} was sent a bare number before any chunk`);
+      const decoded: RunTuple = [id + 1, task, star ? [[message]] : [message], star];
+      this.#last.id = id + 1;
+      return decoded;
+    }
+    const decoded = typeof message === "string" ? JSON.parse(message) as ToWorker : message;
+    if (Array.isArray(decoded)) {
+      const [ids, task, , star] = decoded as RunTuple | BatchTuple;
+      this.#last = { id: typeof ids === "number" ? ids : ids[ids.length - 1], task, star };
+    }
+    return decoded;
   }
 
   terminate(signal?: string): void {
@@ -137,6 +169,11 @@ export class FakeWorker implements Transport {
   /** Answers chunk `id` with `results`. */
   reply(id: number, results: unknown[]): void {
     this.#send([id, results]);
+  }
+
+  /** Answers the oldest chunk it holds with one number, as the bare number (`SoleResult`). */
+  answer(result: number): void {
+    this.#send(result);
   }
 
   /** Says it skipped the chunks `ids` it was told to drop. */
