@@ -97,7 +97,16 @@ export function cloneable(value: unknown, name: string): void {
 
 /** Checks every element of an argument tuple with {@linkcode cloneable}. */
 export function cloneableTuple(args: readonly unknown[], name: string): void {
-  for (let i = 0; i < args.length; i++) cloneable(args[i], `${name}[${i}]`);
+  for (let i = 0; i < args.length; i++) {
+    // Most arguments are plain values: no name to build for them.
+    if (!isPlainPrimitive(args[i])) cloneable(args[i], `${name}[${i}]`);
+  }
+}
+
+/** Whether every element of `args` is a plain primitive (nothing to unwrap, check or move). */
+export function plainTuple(args: readonly unknown[]): boolean {
+  for (let i = 0; i < args.length; i++) if (!isPlainPrimitive(args[i])) return false;
+  return true;
 }
 
 /**

@@ -219,8 +219,10 @@ export class WorkerSlot {
     }
     this.#wire.send(chunks);
     this.#sent += chunks.length;
+    const held = new Map<number, boolean>();
+    for (const chunk of chunks) held.set(chunk.id, true);
     const flight: Flight = {
-      chunks: new Map(chunks.map((chunk) => [chunk.id, true])),
+      chunks: held,
       failed: false,
       expectedMs: expectedMs ?? NaN,
     };
@@ -360,8 +362,10 @@ export class WorkerSlot {
   #finish(id: number, outcome: ExecutorOutcome): void {
     const busy = this.#state;
     if (busy.state !== "busy") return;
-    const at = busy.flights.findIndex((flight) => flight.chunks.has(id));
-    if (at < 0) return;
+    const flights = busy.flights;
+    let at = 0;
+    while (at < flights.length && !flights[at].chunks.has(id)) at++;
+    if (at === flights.length) return;
     const flight = busy.flights[at];
     if (!outcome.ok) flight.failed = true;
     if (flight.chunks.get(id)) {

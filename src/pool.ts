@@ -37,6 +37,7 @@ import {
   optionalInteger,
   optionalSignal,
   optionalTimeout,
+  plainTuple,
 } from "./_validate.ts";
 
 /**
@@ -423,6 +424,10 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const spec = toTaskSpec(task);
     const call = this.#callOptions(options);
     const given = argumentTuple(args, "args");
+    if (options.transfer === undefined && plainTuple(given)) {
+      // The common call: plain values, nothing to unwrap, check or move.
+      return { spec, items: [given], star: true, signal: call.signal, timeout: call.timeout };
+    }
     const marked = unwrapTransfers(given, (i) => `args[${i}]`);
     const tuple = marked?.items ?? given;
     cloneableTuple(tuple, "args");
