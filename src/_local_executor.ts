@@ -47,10 +47,8 @@ export function localExecutor(options: LocalExecutorOptions): ExecutorFactory {
 
 /** See the module doc. */
 class LocalExecutor implements Executor {
-  readonly #events: ExecutorEvents;
   readonly #supervisor: Supervisor;
   /** Which slot holds each chunk in flight. */
-  readonly #holders = new Map<number, WorkerSlot>();
   /** Workers not gone yet (their transports' `closed`). */
   readonly #closing = new Set<Promise<void>>();
   readonly #loop: LoopHold;
@@ -62,7 +60,6 @@ class LocalExecutor implements Executor {
   #workerSeq = 0;
 
   constructor(events: ExecutorEvents, options: LocalExecutorOptions) {
-    this.#events = events;
     this.#loop = options.loopHold ?? loopHold();
     const onWasmSent = () => this.#wasmSent++;
     const transport: TransportFactory = (transportEvents, transportOptions) => {
@@ -87,19 +84,7 @@ class LocalExecutor implements Executor {
           clock: options.clock,
           onWasmSent,
         }, slotEvents),
-    }, {
-      started: (id) => this.#events.started(id),
-      settled: (id, outcome) => {
-        this.#holders.delete(id);
-        this.#events.settled(id, outcome);
-      },
-      returned: (ids) => {
-        for (const id of ids) this.#holders.delete(id);
-        this.#events.returned(ids);
-      },
-      available: () => this.#events.available(),
-      unavailable: (error) => this.#events.unavailable(error),
-    });
+    }, events); // the supervisor's events are the scheduler's, as they are
   }
 
   prepare(spec: TaskSpec): Promise<void> | undefined {
@@ -111,13 +96,7 @@ class LocalExecutor implements Executor {
     const slot = this.#supervisor.pick(expectedMs);
     if (slot === undefined) return 0;
     const taken = chunks.length <= slot.capacity() ? chunks : chunks.slice(0, slot.capacity());
-    for (const chunk of taken) this.#holders.set(chunk.id, slot);
-    try {
-      slot.run(taken, expectedMs);
-    } catch (error) {
-      for (const chunk of taken) this.#holders.delete(chunk.id);
-      throw error;
-    }
+    slot.run(taken, expectedMs);
     return taken.length;
   }
 
@@ -126,10 +105,7 @@ class LocalExecutor implements Executor {
   }
 
   cancel(id: number): void {
-    const slot = this.#holders.get(id);
-    if (slot === undefined) return;
-    this.#holders.delete(id);
-    slot.cancel(id);
+    this.#supervisor.cancel(id);
   }
 
   hold(active: boolean): void {
@@ -142,7 +118,6 @@ class LocalExecutor implements Executor {
   }
 
   terminate(): Promise<void> {
-    this.#holders.clear();
     this.#supervisor.terminate();
     return this.#gone();
   }

@@ -86,6 +86,8 @@ export class Scheduler {
   #saturated = false;
   /** Whether the executor was last told to hold the event loop. */
   #held = false;
+  /** The chunk whose submit is dispatching now. */
+  #submitting: Chunk | undefined;
 
   /** Creates the executor; throws what it throws (no worker is left running). */
   constructor(executor: ExecutorFactory, options: SchedulerOptions = {}) {
@@ -227,6 +229,7 @@ export class Scheduler {
         `Queue is full: ${this.#waiting()} chunks wait (maxQueue ${this.#maxQueue})`,
       );
     }
+    const now = this.#clock.now();
     const chunk: Chunk = {
       id: this.#nextId++,
       spec: request.spec,
@@ -236,7 +239,7 @@ export class Scheduler {
       timeout: request.timeout,
       signal: request.signal,
       onOutcome,
-      queuedAt: this.#clock.now(),
+      queuedAt: now,
       status: QUEUED,
       onAbort: undefined,
       batchItems: 1,
@@ -254,7 +257,13 @@ export class Scheduler {
     const preparing = this.#executor.prepare(chunk.spec);
     if (preparing === undefined) {
       this.#queue.push(chunk);
-      this.#dispatch();
+      // A chunk that starts now, within its own submit, starts at its queuedAt: one clock reading.
+      this.#submitting = chunk;
+      try {
+        this.#dispatch();
+      } finally {
+        this.#submitting = undefined;
+      }
     } else {
       this.#move(chunk, PREPARING);
       this.#preparing.add(chunk);
@@ -356,7 +365,7 @@ export class Scheduler {
   #onStarted(id: number): void {
     const chunk = this.#active.get(id);
     if (chunk === undefined || chunk.status.state !== "offered") return;
-    const startedAt = this.#clock.now();
+    const startedAt = chunk === this.#submitting ? chunk.queuedAt : this.#clock.now();
     this.#waitTimes.add(startedAt - chunk.queuedAt);
     const timeout = chunk.timeout;
     const timer = timeout === undefined

@@ -107,6 +107,11 @@ export class Supervisor {
     return best;
   }
 
+  /** Ends chunk `id` in the slot that holds it, if one does (see {@linkcode WorkerSlot.cancel}). */
+  cancel(id: number): void {
+    for (const slot of this.#slots) if (slot.cancel(id)) return;
+  }
+
   /** Slots that would start a chunk at once, or as soon as they are up. */
   spare(): number {
     let spare = 0;

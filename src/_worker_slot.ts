@@ -242,19 +242,21 @@ export class WorkerSlot {
    * started and are returned. Any other chunk is only dropped: it still
    * runs, and its answer is ignored, unless a chunk before it failed (then
    * the worker waits, and is told to skip it). Nothing is reported for `id`.
+   * Returns whether the slot held `id`.
    */
-  cancel(id: number): void {
+  cancel(id: number): boolean {
     const state = this.#state;
-    if (state.state !== "busy") return;
+    if (state.state !== "busy") return false;
     const flight = state.flights.find((flight) => flight.chunks.get(id) === true);
-    if (flight === undefined) return;
+    if (flight === undefined) return false;
     flight.chunks.set(id, false);
     if (flight === state.flights[0] && flight.chunks.keys().next().value === id) {
       this.#end({ kind: "killed" });
-      return;
+      return true;
     }
     // The worker skips it if it has not started it yet, and says so.
     this.#transport.post({ type: "drop", ids: [id] });
+    return true;
   }
 
   /** The OS process id of a subprocess worker; `undefined` for a thread. */
