@@ -47,8 +47,11 @@ class Current implements Answer {
   chunks: readonly RunMessage[];
   /** The next chunk to start. */
   next = 0;
-  /** Chunks started and not answered. */
-  readonly pending = new Set<number>();
+  /**
+   * The chunk started and not answered: one at most, because the next
+   * starts only once it has answered.
+   */
+  running: number | undefined;
   /** Answers collected while chunks run synchronously, sent together after (made when needed). */
   ids: number[] | undefined;
   results: (unknown[] | Float64Array)[] | undefined;
@@ -57,7 +60,7 @@ class Current implements Answer {
   /** A chunk of it failed: the host is waited for before the next message. */
   anyFailed = false;
   readonly #post: Post;
-  /** Called when the last pending chunk answered while not collecting. */
+  /** Called when the running chunk answered while not collecting. */
   readonly #settled: (current: Current) => void;
 
   constructor(chunks: readonly RunMessage[], post: Post, settled: (current: Current) => void) {
@@ -67,7 +70,7 @@ class Current implements Answer {
   }
 
   done(id: number, value: unknown[] | Float64Array, transfer: readonly Transferable[]): void {
-    if (!this.pending.has(id)) return;
+    if (this.running !== id) return;
     if (this.collecting) {
       (this.ids ??= []).push(id);
       (this.results ??= []).push(value);
@@ -75,19 +78,19 @@ class Current implements Answer {
     } else {
       sendDone(this.#post, id, value, transfer);
     }
-    this.#finished(id);
+    this.#finished();
   }
 
   failed(report: ErrorReport, transfer?: Transferable[]): void {
-    if (!this.pending.has(report.id)) return;
+    if (this.running !== report.id) return;
     this.anyFailed = true;
     postError(this.#post, report, transfer);
-    this.#finished(report.id);
+    this.#finished();
   }
 
-  #finished(id: number): void {
-    this.pending.delete(id);
-    if (this.pending.size === 0 && !this.collecting) this.#settled(this);
+  #finished(): void {
+    this.running = undefined;
+    if (!this.collecting) this.#settled(this);
   }
 
   /** Sends the answers collected so far, in one message. */
@@ -164,7 +167,7 @@ export class Runner {
       current.collecting = false;
       current.flush();
     }
-    return [...current.pending];
+    return current.running === undefined ? [] : [current.running];
   }
 
   #runMessage(chunks: RunMessage[]): void {
@@ -181,14 +184,14 @@ export class Runner {
     while (current.next < current.chunks.length) {
       if (this.#isHalted()) return;
       const chunk = current.chunks[current.next++];
-      current.pending.add(chunk.id);
+      current.running = chunk.id;
       this.#run(chunk, current);
-      if (current.pending.has(chunk.id)) break; // it answers later: wait for it
+      if (current.running !== undefined) break; // it answers later: wait for it
     }
     if (!current.collecting) return; // halted meanwhile
     current.collecting = false;
     current.flush();
-    if (current.pending.size === 0 && current.next >= current.chunks.length) this.#done(current);
+    if (current.running === undefined && current.next >= current.chunks.length) this.#done(current);
   }
 
   /** Whether halt() was called (a task may call it, through close() or Deno.exit()). */
