@@ -236,19 +236,27 @@ function explain(spec: TaskSpec, error: unknown): unknown {
   return explained;
 }
 
+/** The task run last and its function: most chunks in a row are of one task. */
+let lastRun: { spec: TaskSpec | undefined; fn: AnyFunction | undefined } = {
+  spec: undefined,
+  fn: undefined,
+};
+
 function run(message: RunMessage, answer: Answer): void {
-  let cached = bySpec.get(message.task);
+  const spec = message.task;
+  let cached = lastRun.spec === spec ? lastRun.fn : bySpec.get(spec);
   if (cached === undefined) {
-    cached = functions.get(taskKey(message.task));
-    if (cached !== undefined) bySpec.set(message.task, cached);
+    cached = functions.get(taskKey(spec));
+    if (cached !== undefined) bySpec.set(spec, cached);
   }
   if (cached !== undefined) {
+    if (lastRun.spec !== spec) lastRun = { spec, fn: cached };
     execute(message, cached, answer);
     return;
   }
-  loadTask(message.task).then(
+  loadTask(spec).then(
     (fn) => {
-      bySpec.set(message.task, fn);
+      bySpec.set(spec, fn);
       execute(message, fn, answer);
     },
     (error) =>
@@ -275,9 +283,12 @@ function executeOne(message: RunMessage, fn: AnyFunction, answer: Answer): void 
   const item = message.items[0];
   let result: unknown;
   try {
-    result = message.star || (fn.length > 1 && Array.isArray(item))
-      ? fn(...(item as unknown[]))
-      : fn(item);
+    if (!message.star && !(fn.length > 1 && Array.isArray(item))) result = fn(item);
+    else {
+      const args = item as unknown[];
+      // One argument (most calls) without a spread.
+      result = args.length === 1 ? fn(args[0]) : fn(...args);
+    }
   } catch (error) {
     answer.failed(...errorReply(message, { index: 0, error }, []));
     return;
