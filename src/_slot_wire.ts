@@ -1,9 +1,11 @@
 /**
  * How a worker slot puts chunks on the wire and reads a worker's exit
  * report: each task spec and WASM module goes to a worker once (later
- * chunks refer to the task by number), a chunk of plain numbers travels
- * packed in a transferred `Float64Array`, and several chunks of one task go
- * in one message.
+ * chunks refer to the task by number), a call of one number that follows
+ * the last chunk travels as the bare number (`NextCall`), a small chunk of
+ * plain values as JSON text, a chunk of plain numbers packed in a
+ * transferred `Float64Array`, and several chunks of one task go in one
+ * message.
  *
  * @module
  */
