@@ -36,12 +36,18 @@ export type ExecutorOutcome =
     readonly partial?: ArrayLike<unknown> | undefined;
   };
 
-/** What an executor tells its scheduler. Every call is synchronous. */
+/**
+ * What an executor tells its scheduler. Every call is synchronous. `at`,
+ * where given, is when the executor saw the event, in `performance.now()`
+ * milliseconds: events it sees together (a message answering many chunks)
+ * share one clock reading. It is on the clock the scheduler and executor
+ * share (`performance.now()` in a pool); without it the scheduler reads it.
+ */
 export interface ExecutorEvents {
   /** Chunk `id`, accepted by `offer`, began to run (its timeout starts now). */
-  started(id: number): void;
+  started(id: number, at?: number): void;
   /** Chunk `id` ended; reported once, and never for a chunk the scheduler cancelled. */
-  settled(id: number, outcome: ExecutorOutcome): void;
+  settled(id: number, outcome: ExecutorOutcome, at?: number): void;
   /**
    * Chunks it took but will not run (the worker they waited on ended before
    * they started): the scheduler queues them again, ahead of the others.

@@ -94,10 +94,10 @@ export class Scheduler {
     this.#clock = options.clock ?? realClock;
     this.#maxQueue = options.maxQueue;
     this.#executor = executor({
-      started: (id) => this.#onStarted(id),
-      settled: (id, outcome) => {
+      started: (id, at) => this.#onStarted(id, at),
+      settled: (id, outcome, at) => {
         const chunk = this.#active.get(id);
-        if (chunk !== undefined) this.#settle(chunk, outcome);
+        if (chunk !== undefined) this.#settle(chunk, outcome, true, at);
       },
       returned: (ids) => this.#onReturned(ids),
       available: () => {
@@ -362,10 +362,12 @@ export class Scheduler {
     this.#dispatch();
   }
 
-  #onStarted(id: number): void {
+  #onStarted(id: number, at: number | undefined): void {
     const chunk = this.#active.get(id);
     if (chunk === undefined || chunk.status.state !== "offered") return;
-    const startedAt = chunk === this.#submitting ? chunk.queuedAt : this.#clock.now();
+    const startedAt = chunk === this.#submitting
+      ? chunk.queuedAt
+      : Math.max(at ?? this.#clock.now(), chunk.queuedAt);
     this.#waitTimes.add(startedAt - chunk.queuedAt);
     const timeout = chunk.timeout;
     const timer = timeout === undefined
@@ -425,14 +427,14 @@ export class Scheduler {
    * map (callers take it out of the queue), records its timing and counts,
    * and hands its outcome to the caller.
    */
-  #settle(chunk: Chunk, outcome: ExecutorOutcome, counts = true): void {
+  #settle(chunk: Chunk, outcome: ExecutorOutcome, counts = true, at?: number): void {
     const status = chunk.status;
     if (status.state === "settled") return;
     this.#move(chunk, SETTLED);
     let runTime = 0;
     if (status.state === "running") {
       this.#clock.clearTimeout(status.timer);
-      runTime = this.#clock.now() - status.startedAt;
+      runTime = Math.max(0, (at ?? this.#clock.now()) - status.startedAt);
       this.#runTimes.add(runTime);
       if (outcome.ok) this.#costs.measure(chunk.spec, chunk.batchItems, runTime);
     }

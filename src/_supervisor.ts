@@ -27,9 +27,9 @@ export const PIPELINE_MAX_MS = 2;
 /** What the supervisor tells the executor. */
 export interface SupervisorEvents {
   /** A chunk began to run on a slot. */
-  started(id: number): void;
+  started(id: number, at?: number): void;
   /** A chunk held by a slot ended. */
-  settled(id: number, outcome: ExecutorOutcome): void;
+  settled(id: number, outcome: ExecutorOutcome, at?: number): void;
   /** Chunks a slot took that never started (it ended first). */
   returned(ids: readonly number[]): void;
   /** A slot can take chunks. */
@@ -75,8 +75,8 @@ export class Supervisor {
     this.#events = events;
     this.#slotEvents = {
       ready: (slot) => this.#onReady(slot),
-      started: (_slot, id) => this.#events.started(id),
-      settled: (_slot, id, outcome) => this.#events.settled(id, outcome),
+      started: (_slot, id, at) => this.#events.started(id, at),
+      settled: (_slot, id, outcome, at) => this.#events.settled(id, outcome, at),
       returned: (_slot, ids) => this.#events.returned(ids),
       ended: (slot, end) => this.#onEnded(slot, end),
     };

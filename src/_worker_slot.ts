@@ -58,10 +58,10 @@ export type SlotEnd =
 export interface SlotEvents {
   /** The slot can take a message: it just started, or one it held ended. */
   ready(slot: WorkerSlot): void;
-  /** A chunk began to run in the worker. */
-  started(slot: WorkerSlot, id: number): void;
-  /** A chunk the slot held ended. Reported before the slot takes anything else. */
-  settled(slot: WorkerSlot, id: number, outcome: ExecutorOutcome): void;
+  /** A chunk began to run in the worker (`at`: when, if the slot read the clock). */
+  started(slot: WorkerSlot, id: number, at?: number): void;
+  /** A chunk the slot held ended (`at`: as for `started`). Reported before the slot takes anything else. */
+  settled(slot: WorkerSlot, id: number, outcome: ExecutorOutcome, at?: number): void;
   /** Chunks it was sent but that never started (the worker ended first), in order. */
   returned(slot: WorkerSlot, ids: readonly number[]): void;
   /** The slot is gone, once; the chunks it held were reported first. */
@@ -231,7 +231,9 @@ export class WorkerSlot {
       return;
     }
     this.#state = { state: "busy", flights: [flight] };
-    for (const chunk of chunks) this.#events.started(this, chunk.id);
+    // Chunks that start together start at one clock reading.
+    const at = chunks.length > 1 ? this.#options.clock.now() : undefined;
+    for (const chunk of chunks) this.#events.started(this, chunk.id, at);
   }
 
   /**
@@ -305,19 +307,23 @@ export class WorkerSlot {
       const busy = this.#state;
       if (busy.state !== "busy") return;
       const id = busy.flights[0].chunks.keys().next().value;
-      if (id !== undefined) this.#finish(id, { ok: true, results: [received] });
+      if (id !== undefined) this.#finish(id, { ok: true, results: [received] }, this.#now());
       return;
     }
     // Small answers of plain values come as JSON text (cheaper to post than a clone).
     const message = typeof received === "string" ? JSON.parse(received) as DoneTuple : received;
     if (isTuple<DoneTuple | BatchDoneTuple, WorkerMessage>(message)) {
       const [ids, results] = message;
+      const at = this.#now();
       if (typeof ids === "number") {
-        this.#finish(ids, { ok: true, results: results as DoneTuple[1] });
+        this.#finish(ids, { ok: true, results: results as DoneTuple[1] }, at);
         return;
       }
+      // One clock reading for the whole batch: its chunks ended together.
       const batch = results as BatchDoneTuple[1];
-      for (let i = 0; i < ids.length; i++) this.#finish(ids[i], { ok: true, results: batch[i] });
+      for (let i = 0; i < ids.length; i++) {
+        this.#finish(ids[i], { ok: true, results: batch[i] }, at);
+      }
       return;
     }
     switch (message.type) {
@@ -343,7 +349,7 @@ export class WorkerSlot {
           ok: false,
           error: new RemoteError(message.error),
           partial: message.results,
-        });
+        }, this.#now());
         return;
       case "exit": {
         const { error, status } = exitReport(message);
@@ -360,8 +366,15 @@ export class WorkerSlot {
     else this.#end({ kind: "crashed", error, status, held });
   }
 
-  /** A chunk ended: report it while the slot still holds it, then free the slot (or recycle it). */
-  #finish(id: number, outcome: ExecutorOutcome): void {
+  #now(): number {
+    return this.#options.clock.now();
+  }
+
+  /**
+   * A chunk ended (`when`: the time its answer came, if read): report it while
+   * the slot still holds it, then free the slot (or recycle it).
+   */
+  #finish(id: number, outcome: ExecutorOutcome, when?: number): void {
     const busy = this.#state;
     if (busy.state !== "busy") return;
     const flights = busy.flights;
@@ -371,7 +384,7 @@ export class WorkerSlot {
     const flight = busy.flights[at];
     if (!outcome.ok) flight.failed = true;
     if (flight.chunks.get(id)) {
-      this.#events.settled(this, id, outcome);
+      this.#events.settled(this, id, outcome, when);
       if (this.#state !== busy) return; // ended meanwhile
     }
     flight.chunks.delete(id);
@@ -390,7 +403,7 @@ export class WorkerSlot {
     if (flight.failed) this.#resume(busy.flights);
     if (busy.flights.length > 0) {
       for (const [next, wanted] of busy.flights[0].chunks) {
-        if (wanted) this.#events.started(this, next);
+        if (wanted) this.#events.started(this, next, when);
       }
     } else {
       const max = this.#options.maxTasks;

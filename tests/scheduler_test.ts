@@ -467,3 +467,34 @@ Deno.test("scheduler: abort of a chunk waiting in a worker", async (t) => {
     scheduler.terminate();
   });
 });
+
+Deno.test("scheduler: chunks answered in one message share one clock reading, and so do chunks that start together", () => {
+  const { scheduler, workers, clock } = fakePool();
+  const outcomes = new Outcomes();
+  const w = workers.all[0];
+  w.ready();
+  scheduler.submit(request(0), outcomes.for(0)); // times the task: now it is known to be cheap
+  w.reply(0, [0]);
+  // Chunk 1 runs, chunk 2 waits in the worker, chunks 3-9 in the queue.
+  for (let i = 1; i <= 9; i++) scheduler.submit(request(i), outcomes.for(i));
+  w.reply(1, [1]); // chunk 2 starts; 3-9 go behind it, coalesced
+  assert.deepEqual(w.chunks().map(([ids]) => ids), [0, 1, 2, [3, 4, 5, 6, 7, 8, 9]]);
+  let readings = 0;
+  const now = clock.now.bind(clock);
+  clock.now = () => {
+    readings++;
+    return now();
+  };
+  clock.advance(2);
+  w.reply(2, [2]); // one reading for the answer and the seven starts
+  assert.equal(readings, 1);
+  clock.advance(3);
+  w.replyAll([3, 4, 5, 6, 7, 8, 9], [[3], [4], [5], [6], [7], [8], [9]]);
+  assert.equal(readings, 2, "one reading for seven answers");
+  outcomes.allSettledOnce([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  // The readings are the chunks' times: chunk 2 ran 2 ms, each of the batch 3 ms.
+  assert.equal(outcomes.of(2).runTime, 2);
+  for (let i = 3; i <= 9; i++) assert.equal(outcomes.of(i).runTime, 3);
+  assert.equal(scheduler.stats().runTime.max, 3);
+  scheduler.terminate();
+});
