@@ -104,7 +104,7 @@ export function isTuple<T extends readonly unknown[], O>(message: T | O): messag
 
 /**
  * Main thread to worker: a {@linkcode RunTuple} or {@linkcode BatchTuple},
- * a `RunTuple` as JSON text (small chunks of plain values: see
+ * either as JSON text (small chunks of plain values: see
  * {@linkcode jsonSafe}), a {@linkcode NextCall}, or a control message.
  */
 export type ToWorker =
@@ -279,5 +279,8 @@ export function jsonSafe(value: unknown, budget: { left: number }): boolean {
   }
 }
 
-/** Most nodes of a value sent as JSON text (a chunk, an answer, a process frame). */
+/**
+ * Most nodes of a value sent as JSON text (a chunk, an answer, a process
+ * frame); a message of several chunks may hold this many per chunk.
+ */
 export const JSON_BUDGET = 64;

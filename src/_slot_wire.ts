@@ -90,7 +90,12 @@ export class SlotWire {
     const transfer = new Set<Transferable>();
     for (const list of items) if (list instanceof Float64Array) transfer.add(list.buffer);
     for (const chunk of chunks) for (const entry of chunk.transfer ?? []) transfer.add(entry);
-    this.#transport.post([chunks.map((chunk) => chunk.id), task, items, flag], [...transfer]);
+    const message: ToWorker = [chunks.map((chunk) => chunk.id), task, items, flag];
+    if (transfer.size === 0 && jsonSafe(items, { left: JSON_BUDGET * chunks.length })) {
+      // Many small calls of plain values (coalesced): JSON text, as for one, and far cheaper
+      // than a clone of hundreds of nested arrays.
+      this.#transport.post(JSON.stringify(message));
+    } else this.#transport.post(message, [...transfer]);
   }
 }
 

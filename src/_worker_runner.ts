@@ -242,7 +242,10 @@ function sendBatch(
   transfer: Transferable[],
 ): void {
   try {
-    post([ids, results], transfer);
+    if (transfer.length === 0 && jsonSafe(results, { left: JSON_BUDGET * ids.length })) {
+      // Plain values travel as JSON text, as for one chunk.
+      post(JSON.stringify([ids, results]));
+    } else post([ids, results], transfer);
   } catch {
     for (let i = 0; i < ids.length; i++) {
       const value = results[i];

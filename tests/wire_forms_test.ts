@@ -1,9 +1,11 @@
-// A call of one number that follows the last chunk sent to the same worker
-// travels as the bare number, and a result that is one number comes back
-// as the bare number (`NextCall` and `SoleResult` in src/_protocol.ts): a
-// number posts for a fraction of a JSON string. These tests pin when the
-// short form is used, that both sides read it as the full form, and that
-// values keep exactly, on both local backends.
+// How chunks and answers travel between the host and a thread worker, and
+// that each form reads back exactly: a call of one number that follows the
+// last chunk sent to the same worker as the bare number, a one-number result
+// as the bare number (`NextCall` and `SoleResult` in src/_protocol.ts: a
+// number posts for a fraction of a JSON string), small chunks of plain
+// values, alone or coalesced, as JSON text (far cheaper than a clone of
+// nested arrays), anything else as a structured clone. Checked on the fake
+// worker (what is posted) and on both local backends (values keep exactly).
 
 import assert from "node:assert/strict";
 import { RemoteError } from "../mod.ts";
@@ -135,6 +137,41 @@ Deno.test("sole result: after a drop, a bare-number answer goes to the chunk sti
   scheduler.terminate();
 });
 
+Deno.test("batch: coalesced calls of plain values go as JSON text; others are cloned", () => {
+  const { scheduler, outcomes, w } = cheapTask();
+  // Chunk 1 runs, chunk 2 waits in the worker, chunks 3-5 and then 6-8 queue and go coalesced.
+  const items = [1, 2, "three", [4], { five: 5 }, -0, NaN, 8];
+  items.forEach((item, i) => scheduler.submit(request(item), outcomes.for(i + 1)));
+  w.reply(1, [1]);
+  assert.deepEqual(w.chunks().at(-1)?.[0], [3, 4, 5, 6, 7, 8]);
+  // -0 and NaN would not keep through JSON: this batch is a clone.
+  assert.ok(Array.isArray(w.wire.at(-1)), "a batch holding -0 or NaN is cloned");
+  w.reply(2, [2]);
+  w.replyAll([3, 4, 5, 6, 7, 8], [[3], [4], [5], [6], [7], [8]]);
+  // Now three plain calls behind a running one: JSON text.
+  scheduler.submit(request(9), outcomes.for(9));
+  scheduler.submit(request(10), outcomes.for(10));
+  for (let i = 11; i <= 13; i++) scheduler.submit(request(`s${i}`), outcomes.for(i));
+  w.reply(9, [9]);
+  const last = w.wire.at(-1);
+  assert.equal(typeof last, "string", "a batch of plain values is JSON text");
+  assert.deepEqual(JSON.parse(last as string), [[11, 12, 13], 0, [["s11"], ["s12"], ["s13"]], 0]);
+  scheduler.terminate();
+});
+
+/** `promise`, or a rejection after 30 s (a lost answer fails the test instead of hanging it). */
+async function withDeadline<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("No answer within 30 s")), 30_000);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 for (const backend of BACKENDS) {
   Deno.test(`[${backend}] next call: numbers keep exactly both ways, and other answers mix in`, async () => {
     await withPool({ size: 1, backend, taskTimeout: 10_000 }, async (pool) => {
@@ -153,6 +190,36 @@ for (const backend of BACKENDS) {
         return x * 2;
       };
       for (let i = 0; i < 5; i++) assert.equal(await pool.apply(twice, [i]), i * 2);
+    });
+  });
+
+  Deno.test(`[${backend}] batch: coalesced calls and their answers keep their values exactly`, async () => {
+    // No timeout: a call with one travels alone, never coalesced.
+    await withPool({ size: 1, backend }, async (pool) => {
+      const echo = (x: unknown) => x;
+      await pool.apply(echo, [0]); // times the task: cheap calls queued together now coalesce
+      const values: unknown[] = [
+        1,
+        -0,
+        NaN,
+        Infinity,
+        "text",
+        "ünïcode ✓",
+        true,
+        null,
+        [1, [2, "x"]],
+        { a: 1, b: [null] },
+        2 ** 53 + 2,
+        undefined,
+        5e-324,
+        "",
+      ];
+      const many = Array.from({ length: 600 }, (_, i) => values[i % values.length]);
+      const results = await withDeadline(
+        Promise.all(many.map((value) => pool.apply(echo, [value]))),
+      );
+      results.forEach((result, i) => assert.deepEqual(result, many[i], `call ${i}`));
+      assert.equal(pool.stats().completed, 601);
     });
   });
 
