@@ -306,7 +306,10 @@ export class Scheduler {
     let single = false;
     try {
       while (this.#queue.length > 0) {
-        const batch: Chunk[] = single ? [this.#queue.peek()!] : this.#costs.batch(this.#queue);
+        // One chunk waiting (a sequential call): nothing to coalesce it with.
+        const batch: Chunk[] = single || this.#queue.length === 1
+          ? [this.#queue.peek()!]
+          : this.#costs.batch(this.#queue);
         let items = 0;
         for (const chunk of batch) items += chunk.items.length;
         for (const chunk of batch) {

@@ -40,6 +40,9 @@ import {
   plainTuple,
 } from "./_validate.ts";
 
+/** The options of a call given none (told apart from `{}` by identity: the fast path of `apply`). */
+const NO_OPTIONS: ApplyOptions = Object.freeze({});
+
 /**
  * A pool of workers with Python's `multiprocessing.Pool` API. Tasks are
  * {@linkcode taskModule} exports, built-in {@linkcode kernels}, your own WASM
@@ -102,7 +105,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * console.log(await pool.apply((a: number, b: number) => a * b, [6, 7])); // 42
    * ```
    */
-  apply<A extends unknown[], R>(task: Task<A, R>, args: A, options: ApplyOptions = {}): Promise<R> {
+  apply<A extends unknown[], R>(
+    task: Task<A, R>,
+    args: A,
+    options: ApplyOptions = NO_OPTIONS,
+  ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       // Thrown here (bad input, a closed pool, a full queue), an error rejects the promise.
       const request = this.#applyRequest(task, args, options);
@@ -422,12 +429,12 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   #applyRequest(task: unknown, args: unknown, options: ApplyOptions): ChunkRequest {
     const spec = toTaskSpec(task);
+    if (options === NO_OPTIONS && Array.isArray(args) && plainTuple(args)) {
+      // The common call: no options, plain values, nothing to unwrap, check or move.
+      return { spec, items: [args], star: true, signal: undefined, timeout: this.#taskTimeout };
+    }
     const call = this.#callOptions(options);
     const given = argumentTuple(args, "args");
-    if (options.transfer === undefined && plainTuple(given)) {
-      // The common call: plain values, nothing to unwrap, check or move.
-      return { spec, items: [given], star: true, signal: call.signal, timeout: call.timeout };
-    }
     const marked = unwrapTransfers(given, (i) => `args[${i}]`);
     const tuple = marked?.items ?? given;
     cloneableTuple(tuple, "args");
