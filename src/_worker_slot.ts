@@ -30,6 +30,7 @@ import {
 } from "./_protocol.ts";
 import { RemoteError, TaskTimeoutError, WorkerCrashedError } from "./errors.ts";
 import type { ExitStatus, Transport, TransportFactory, WorkerPermissions } from "./_transport.ts";
+import { HeldChunks } from "./_held_chunks.ts";
 import { exitReport, SlotWire } from "./_slot_wire.ts";
 
 /** Why a slot ended. */
@@ -95,7 +96,7 @@ interface Flight {
    * Its chunks not answered yet, by id: `true` while the answer is wanted,
    * `false` once the chunk was cancelled (its answer is dropped).
    */
-  readonly chunks: Map<number, boolean>;
+  readonly chunks: HeldChunks;
   /**
    * A chunk of it failed: the worker then waits for a `resume` before it
    * starts the next message, so that chunks cancelled in reaction (a map
@@ -219,10 +220,10 @@ export class WorkerSlot {
     }
     this.#wire.send(chunks);
     this.#sent += chunks.length;
-    const held = new Map<number, boolean>();
-    for (const chunk of chunks) held.set(chunk.id, true);
+    const ids = new Array<number>(chunks.length);
+    for (let i = 0; i < chunks.length; i++) ids[i] = chunks[i].id;
     const flight: Flight = {
-      chunks: held,
+      chunks: new HeldChunks(ids),
       failed: false,
       expectedMs: expectedMs ?? NaN,
     };
@@ -251,8 +252,8 @@ export class WorkerSlot {
     if (state.state !== "busy") return false;
     const flight = state.flights.find((flight) => flight.chunks.get(id) === true);
     if (flight === undefined) return false;
-    flight.chunks.set(id, false);
-    if (flight === state.flights[0] && flight.chunks.keys().next().value === id) {
+    flight.chunks.cancel(id);
+    if (flight === state.flights[0] && flight.chunks.first() === id) {
       this.#end({ kind: "killed" });
       return true;
     }
@@ -306,7 +307,7 @@ export class WorkerSlot {
       // The one result of the oldest chunk not answered (see SoleResult).
       const busy = this.#state;
       if (busy.state !== "busy") return;
-      const id = busy.flights[0].chunks.keys().next().value;
+      const id = busy.flights[0].chunks.first();
       if (id !== undefined) this.#finish(id, { ok: true, results: [received] }, this.#now());
       return;
     }
@@ -425,8 +426,8 @@ export class WorkerSlot {
   #runsUnwanted(): boolean {
     const state = this.#state;
     if (state.state !== "busy" || state.flights.length === 0) return false;
-    const first = state.flights[0].chunks.entries().next().value;
-    if (first === undefined || first[1]) return false;
+    const flight = state.flights[0].chunks;
+    if (flight.size === 0 || flight.firstWanted()) return false;
     this.#end({ kind: "killed" });
     return true;
   }
@@ -464,7 +465,7 @@ export class WorkerSlot {
       // was running (the first not answered). The others never started: returned.
       const held = end.kind === "crashed" && end.held !== undefined
         ? new Set(end.held)
-        : new Set(previous.flights[0].chunks.keys().take(1));
+        : new Set([previous.flights[0].chunks.first()]);
       const unstarted: number[] = [];
       for (const flight of previous.flights) {
         for (const [id, wanted] of flight.chunks) {
