@@ -52,13 +52,11 @@ export function encodeFrame(value: unknown): Uint8Array {
   const floats = floatsAt(value);
   if (floats !== undefined) return encodeFloats(value as unknown[], floats);
   // A message already encoded as JSON text by the slot or the runner: its bytes as they are.
-  if (typeof value === "string") return encodeText(value);
-  const json = jsonSafe(value, { left: JSON_BUDGET })
-    ? encoder.encode(JSON.stringify(value))
-    : undefined;
-  const body = json ?? serializeUnshared(value);
+  if (typeof value === "string") return encodeString(value, TEXT_TAG);
+  if (jsonSafe(value, { left: JSON_BUDGET })) return encodeString(JSON.stringify(value), JSON_TAG);
+  const body = serializeUnshared(value);
   const frame = new Uint8Array(HEADER + body.length);
-  writeHeader(frame, body.length, json === undefined ? V8_TAG : JSON_TAG);
+  writeHeader(frame, body.length, V8_TAG);
   frame.set(body, HEADER);
   return frame;
 }
@@ -76,8 +74,12 @@ function writeHeader(frame: Uint8Array, length: number, tag: number): void {
   frame[8] = tag;
 }
 
-/** A string as a TEXT frame; a short ASCII one (JSON of plain values) is copied char by char. */
-function encodeText(value: string): Uint8Array {
+/**
+ * A string's UTF-8 bytes as a frame with `tag` (TEXT, or JSON for a value
+ * encoded here); a short ASCII one (JSON of plain values, a bare number) is
+ * copied char by char.
+ */
+function encodeString(value: string, tag: number): Uint8Array {
   const n = value.length;
   if (n <= ASCII_COPY_MAX) {
     const frame = new Uint8Array(HEADER + n);
@@ -88,13 +90,13 @@ function encodeText(value: string): Uint8Array {
       frame[HEADER + i] = code;
     }
     if (i === n) {
-      writeHeader(frame, n, TEXT_TAG);
+      writeHeader(frame, n, tag);
       return frame;
     }
   }
   const text = encoder.encode(value);
   const frame = new Uint8Array(HEADER + text.length);
-  writeHeader(frame, text.length, TEXT_TAG);
+  writeHeader(frame, text.length, tag);
   frame.set(text, HEADER);
   return frame;
 }
