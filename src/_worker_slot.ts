@@ -30,7 +30,7 @@ import {
 } from "./_protocol.ts";
 import { RemoteError, TaskTimeoutError, WorkerCrashedError } from "./errors.ts";
 import type { ExitStatus, Transport, TransportFactory, WorkerPermissions } from "./_transport.ts";
-import { HeldChunks } from "./_held_chunks.ts";
+import { FlightChunks } from "./_flight_chunks.ts";
 import { exitReport, SlotWire } from "./_slot_wire.ts";
 
 /** Why a slot ended. */
@@ -96,7 +96,7 @@ interface Flight {
    * Its chunks not answered yet, by id: `true` while the answer is wanted,
    * `false` once the chunk was cancelled (its answer is dropped).
    */
-  readonly chunks: HeldChunks;
+  readonly chunks: FlightChunks;
   /**
    * A chunk of it failed: the worker then waits for a `resume` before it
    * starts the next message, so that chunks cancelled in reaction (a map
@@ -223,7 +223,7 @@ export class WorkerSlot {
     const ids = new Array<number>(chunks.length);
     for (let i = 0; i < chunks.length; i++) ids[i] = chunks[i].id;
     const flight: Flight = {
-      chunks: new HeldChunks(ids),
+      chunks: new FlightChunks(ids),
       failed: false,
       expectedMs: expectedMs ?? NaN,
     };

@@ -9,7 +9,7 @@
  */
 
 /** See the module doc. */
-export class HeldChunks {
+export class FlightChunks {
   readonly #ids: number[];
   /** Per index: wanted, cancelled, or answered (`undefined`). */
   readonly #wanted: (boolean | undefined)[];

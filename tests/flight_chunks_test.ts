@@ -1,11 +1,11 @@
-// The chunks a worker slot holds for one message (src/_held_chunks.ts):
+// The chunks a worker slot holds for one message (src/_flight_chunks.ts):
 // a map of id -> wanted that keeps the order sent.
 
 import assert from "node:assert/strict";
-import { HeldChunks } from "../src/_held_chunks.ts";
+import { FlightChunks } from "../src/_flight_chunks.ts";
 
-Deno.test("held chunks: answered in order, the first left is the oldest", () => {
-  const held = new HeldChunks([4, 5, 6]);
+Deno.test("flight chunks: answered in order, the first left is the oldest", () => {
+  const held = new FlightChunks([4, 5, 6]);
   assert.equal(held.size, 3);
   assert.equal(held.first(), 4);
   assert.equal(held.firstWanted(), true);
@@ -22,8 +22,8 @@ Deno.test("held chunks: answered in order, the first left is the oldest", () => 
   assert.equal(held.size, 0);
 });
 
-Deno.test("held chunks: a cancelled chunk stays held, unwanted, until answered or skipped", () => {
-  const held = new HeldChunks([1, 2, 3]);
+Deno.test("flight chunks: a cancelled chunk stays held, unwanted, until answered or skipped", () => {
+  const held = new FlightChunks([1, 2, 3]);
   held.cancel(2);
   assert.equal(held.get(2), false);
   assert.equal(held.has(2), true);
@@ -35,8 +35,8 @@ Deno.test("held chunks: a cancelled chunk stays held, unwanted, until answered o
   assert.equal(held.size, 2);
 });
 
-Deno.test("held chunks: a chunk answered out of order (a drop) leaves the others in order", () => {
-  const held = new HeldChunks([1, 2, 3, 4]);
+Deno.test("flight chunks: a chunk answered out of order (a drop) leaves the others in order", () => {
+  const held = new FlightChunks([1, 2, 3, 4]);
   held.delete(3);
   assert.deepEqual([...held].map(([id]) => id), [1, 2, 4]);
   held.delete(1);
@@ -44,7 +44,7 @@ Deno.test("held chunks: a chunk answered out of order (a drop) leaves the others
   assert.equal(held.first(), 4, "the head skips the chunk answered earlier");
   assert.equal(held.size, 1);
   // Deleting while iterating (a resume dropping cancelled chunks) visits each once.
-  const all = new HeldChunks([7, 8, 9]);
+  const all = new FlightChunks([7, 8, 9]);
   const seen: number[] = [];
   for (const [id] of all) {
     seen.push(id);
