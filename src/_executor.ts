@@ -38,10 +38,10 @@ export type ExecutorOutcome =
 
 /**
  * What an executor tells its scheduler. Every call is synchronous. `at`,
- * where given, is when the executor saw the event, in `performance.now()`
- * milliseconds: events it sees together (a message answering many chunks)
- * share one clock reading. It is on the clock the scheduler and executor
- * share (`performance.now()` in a pool); without it the scheduler reads it.
+ * where given, is when the executor saw the event, on the clock it shares
+ * with the scheduler (`performance.now()` in a pool): events it sees
+ * together (a message answering many chunks) share one reading. Without
+ * it the scheduler reads its clock.
  */
 export interface ExecutorEvents {
   /** Chunk `id`, accepted by `offer`, began to run (its timeout starts now). */

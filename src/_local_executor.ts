@@ -48,7 +48,6 @@ export function localExecutor(options: LocalExecutorOptions): ExecutorFactory {
 /** See the module doc. */
 class LocalExecutor implements Executor {
   readonly #supervisor: Supervisor;
-  /** Which slot holds each chunk in flight. */
   /** Workers not gone yet (their transports' `closed`). */
   readonly #closing = new Set<Promise<void>>();
   readonly #loop: LoopHold;

@@ -75,27 +75,33 @@ export class SlotWire {
         return;
       }
       const items = wireItems(chunk);
-      const message: ToWorker = [chunk.id, task, items, flag];
       const moved = items instanceof Float64Array
         ? [...chunk.transfer ?? [], items.buffer]
-        : chunk.transfer?.slice();
-      if (moved !== undefined && moved.length > 0) this.#transport.post(message, moved);
-      else if (small(items as readonly unknown[])) {
-        // Plain values travel as JSON text: a string posts for a fraction of a clone.
-        this.#transport.post(JSON.stringify(message));
-      } else this.#transport.post(message);
+        : chunk.transfer ?? [];
+      this.#postChunks([chunk.id, task, items, flag], { items, moved, count: 1 });
       return;
     }
     const items = chunks.map(wireItems);
-    const transfer = new Set<Transferable>();
-    for (const list of items) if (list instanceof Float64Array) transfer.add(list.buffer);
-    for (const chunk of chunks) for (const entry of chunk.transfer ?? []) transfer.add(entry);
-    const message: ToWorker = [chunks.map((chunk) => chunk.id), task, items, flag];
-    if (transfer.size === 0 && jsonSafe(items, { left: JSON_BUDGET * chunks.length })) {
-      // Many small calls of plain values (coalesced): JSON text, as for one, and far cheaper
-      // than a clone of hundreds of nested arrays.
+    const moved = new Set<Transferable>();
+    for (const list of items) if (list instanceof Float64Array) moved.add(list.buffer);
+    for (const chunk of chunks) for (const entry of chunk.transfer ?? []) moved.add(entry);
+    const ids = chunks.map((chunk) => chunk.id);
+    this.#postChunks([ids, task, items, flag], { items, moved: [...moved], count: chunks.length });
+  }
+
+  /**
+   * Posts a message of `count` chunks: with what it moves, if anything; else,
+   * when its items are small plain values, as JSON text (a string posts for
+   * a fraction of a clone, of one small array or of hundreds coalesced).
+   */
+  #postChunks(
+    message: ToWorker,
+    chunks: { items: unknown; moved: readonly Transferable[]; count: number },
+  ): void {
+    if (chunks.moved.length > 0) this.#transport.post(message, [...chunks.moved]);
+    else if (jsonSafe(chunks.items, { left: JSON_BUDGET * chunks.count })) {
       this.#transport.post(JSON.stringify(message));
-    } else this.#transport.post(message, [...transfer]);
+    } else this.#transport.post(message);
   }
 }
 
@@ -109,11 +115,6 @@ function soleNumber(chunk: ExecutorChunk): number | undefined {
     value = args.length === 1 ? args[0] : undefined;
   }
   return typeof value === "number" ? value : undefined;
-}
-
-/** Whether `items` travel as JSON text without changing (see `jsonSafe`). */
-function small(items: readonly unknown[]): boolean {
-  return jsonSafe(items, { left: JSON_BUDGET });
 }
 
 /** A chunk's items as they travel: plain numbers of a plain chunk packed into a Float64Array. */

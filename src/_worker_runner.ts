@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { ChunkItems, FromWorker, TaskSpec } from "./_protocol.ts";
+import type { BatchDoneTuple, ChunkItems, DoneTuple, FromWorker, TaskSpec } from "./_protocol.ts";
 import { JSON_BUDGET, jsonSafe, toErrorData } from "./_protocol.ts";
 
 /** Sends a message to the host, transferring `transfer`. */
@@ -242,10 +242,7 @@ function sendBatch(
   transfer: Transferable[],
 ): void {
   try {
-    if (transfer.length === 0 && jsonSafe(results, { left: JSON_BUDGET * ids.length })) {
-      // Plain values travel as JSON text, as for one chunk.
-      post(JSON.stringify([ids, results]));
-    } else post([ids, results], transfer);
+    postAnswer(post, [ids, results], { results, transfer, count: ids.length });
   } catch {
     for (let i = 0; i < ids.length; i++) {
       const value = results[i];
@@ -253,6 +250,22 @@ function sendBatch(
       sendDone(post, ids[i], value, own);
     }
   }
+}
+
+/**
+ * Posts the answer of `count` chunks: with what it moves, if anything;
+ * else, when its results are small plain values, as JSON text (a string
+ * posts for a fraction of a clone); else as a clone.
+ */
+function postAnswer(
+  post: Post,
+  message: DoneTuple | BatchDoneTuple,
+  answer: { results: unknown; transfer: readonly Transferable[]; count: number },
+): void {
+  if (answer.transfer.length > 0) post(message, [...answer.transfer]);
+  else if (jsonSafe(answer.results, { left: JSON_BUDGET * answer.count })) {
+    post(JSON.stringify(message));
+  } else post(message);
 }
 
 /** Buffers of the typed arrays and buffers among `values`. */
@@ -277,12 +290,7 @@ function sendDone(
     if (transfer.length === 0 && results.length === 1 && typeof results[0] === "number") {
       // One number: it alone says it (the host takes it as the oldest chunk's, see SoleResult).
       post(results[0]);
-    } else if (
-      transfer.length === 0 && Array.isArray(results) && jsonSafe(results, { left: JSON_BUDGET })
-    ) {
-      // Plain values travel as JSON text: a string posts for a fraction of a clone.
-      post(JSON.stringify([id, results]));
-    } else post([id, results], transfer as Transferable[]);
+    } else postAnswer(post, [id, results], { results, transfer, count: 1 });
   } catch (error) {
     const values = Array.from(results as ArrayLike<unknown>);
     const index = Math.max(0, values.findIndex((value) => !cloneable(value)));

@@ -80,17 +80,18 @@ function handle(runner: Runner, received: ToWorker): void {
   // A small chunk of plain values comes as JSON text (cheaper to post than a clone).
   const message = typeof received === "string" ? JSON.parse(received) as RunTuple : received;
   if (isTuple<RunTuple | BatchTuple, ControlMessage>(message)) {
-    const [ids, task, items, star] = message;
+    const [ids, task, items, flag] = message;
     const spec = specs.get(task)!;
+    const star = flag === 1;
     last.task = task;
-    last.star = star === 1;
+    last.star = star;
     if (typeof ids === "number") {
       last.id = ids;
-      runner.receive([{ id: ids, task: spec, items: items as ChunkItems, star: star === 1 }]);
+      runner.receive([{ id: ids, task: spec, items: items as ChunkItems, star }]);
     } else {
       last.id = ids[ids.length - 1];
       const batch = items as readonly ChunkItems[];
-      runner.receive(ids.map((id, i) => ({ id, task: spec, items: batch[i], star: star === 1 })));
+      runner.receive(ids.map((id, i) => ({ id, task: spec, items: batch[i], star })));
     }
     return;
   }
