@@ -1,6 +1,7 @@
 /**
  * `Pool`: Python's `multiprocessing.Pool` on Deno workers. This is the
- * facade only: the public methods, their overloads and argument checks.
+ * facade only: the public methods and their overloads; the argument checks
+ * and the requests they make are `_call_checks.ts`'s.
  * Chunks go to the scheduler (`_scheduler.ts`), which hands them to an
  * executor (`_local_executor.ts`: worker slots kept by a supervisor, each
  * reached through a transport).
@@ -12,12 +13,11 @@ import type { AsyncResult, AsyncResultCallbacks } from "./async_result.ts";
 import { realClock } from "./_clock.ts";
 import { poolSettings } from "./_pool_settings.ts";
 import { executorFor } from "./backend.ts";
-import { asyncCall, type MapCall, runMap, streamMap } from "./_calls.ts";
-import { checkTransferables, unwrapTransfers } from "./_transfer.ts";
+import { asyncCall, runMap, streamMap } from "./_calls.ts";
+import { CallChecks, NO_OPTIONS } from "./_call_checks.ts";
 import type {
   ApplyAsyncOptions,
   ApplyOptions,
-  CallOptions,
   ImapOptions,
   MapAsyncOptions,
   MapOptions,
@@ -25,23 +25,9 @@ import type {
   PoolStats,
   SeveralArgs,
 } from "./pool_options.ts";
-import type { ChunkRequest } from "./_scheduler.ts";
 import { Scheduler } from "./_scheduler.ts";
-import { type Task, toTaskSpec } from "./task.ts";
-import {
-  argumentTuple,
-  checkArray,
-  cloneableTuple,
-  itemCheck,
-  iterable,
-  optionalInteger,
-  optionalSignal,
-  optionalTimeout,
-  plainTuple,
-} from "./_validate.ts";
-
-/** The options of a call given none (told apart from `{}` by identity: the fast path of `apply`). */
-const NO_OPTIONS: ApplyOptions = Object.freeze({});
+import type { Task } from "./task.ts";
+import { checkArray, optionalInteger } from "./_validate.ts";
 
 /**
  * A pool of workers with Python's `multiprocessing.Pool` API. Tasks are
@@ -69,7 +55,7 @@ const NO_OPTIONS: ApplyOptions = Object.freeze({});
  */
 export class Pool extends EventTarget implements AsyncDisposable {
   readonly #size: number;
-  readonly #taskTimeout: number | undefined;
+  readonly #checks: CallChecks;
   readonly #scheduler: Scheduler;
   readonly #errorListeners = new Set<unknown>();
 
@@ -84,7 +70,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     super();
     const settings = poolSettings(options);
     this.#size = settings.size;
-    this.#taskTimeout = settings.taskTimeout;
+    this.#checks = new CallChecks(settings.taskTimeout);
     const executor = executorFor(options.backend, settings.backend);
     this.#scheduler = new Scheduler(executor, { maxQueue: settings.maxQueue, clock: realClock });
   }
@@ -112,7 +98,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
   ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       // Thrown here (bad input, a closed pool, a full queue), an error rejects the promise.
-      const request = this.#applyRequest(task, args, options);
+      const request = this.#checks.apply(task, args, options);
       this.#scheduler.submit(request, (outcome) => {
         if (outcome.ok) resolve(outcome.results[0] as R);
         else reject(outcome.error);
@@ -427,43 +413,13 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   // ---- from calls to chunks ---------------------------------------------
 
-  #applyRequest(task: unknown, args: unknown, options: ApplyOptions): ChunkRequest {
-    const spec = toTaskSpec(task);
-    if (options === NO_OPTIONS && Array.isArray(args) && plainTuple(args)) {
-      // The common call: no options, plain values, nothing to unwrap, check or move.
-      return { spec, items: [args], star: true, signal: undefined, timeout: this.#taskTimeout };
-    }
-    const call = this.#callOptions(options);
-    const given = argumentTuple(args, "args");
-    const marked = unwrapTransfers(given, (i) => `args[${i}]`);
-    const tuple = marked?.items ?? given;
-    cloneableTuple(tuple, "args");
-    const listed = options.transfer === undefined
-      ? undefined
-      : checkTransferables(options.transfer, "transfer");
-    const transfer = listed === undefined || marked === undefined
-      ? listed ?? marked?.transfer
-      : [...new Set([...listed, ...marked.transfer])];
-    return { spec, items: [tuple], star: true, ...call, transfer };
-  }
-
-  #callOptions(options: CallOptions): Pick<ChunkRequest, "signal" | "timeout"> {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError("Argument options must be an object");
-    }
-    return {
-      signal: optionalSignal(options.signal),
-      timeout: optionalTimeout(options.timeout, "timeout") ?? this.#taskTimeout,
-    };
-  }
-
   #asyncResult<R>(options: AsyncResultCallbacks<R>, start: () => Promise<R>): AsyncResult<R> {
     return asyncCall(options, start, (error) => this.#report(error));
   }
 
   #collect(task: unknown, source: unknown, star: boolean, options: MapOptions): Promise<unknown[]> {
     try {
-      const call = this.#mapCall(task, source, star, options);
+      const call = this.#checks.map({ task, source, star }, options);
       // An array is checked whole at the call: a bad item rejects there and nothing is sent.
       if (Array.isArray(call.source)) {
         checkArray(call.source, call.check, !star);
@@ -481,20 +437,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
     ordered: boolean,
     options: ImapOptions,
   ): AsyncIterableIterator<unknown> {
-    const call = this.#mapCall(task, source, false, options);
+    const call = this.#checks.map({ task, source, star: false }, options);
     const buffersize = optionalInteger(options?.buffersize, "buffersize") ?? 4 * this.#size;
     return streamMap(this.#scheduler, call, { ordered, buffersize });
-  }
-
-  #mapCall(task: unknown, source: unknown, star: boolean, options: MapOptions): MapCall {
-    return {
-      spec: toTaskSpec(task),
-      source: iterable(source, "iterable"),
-      star,
-      chunksize: optionalInteger(options?.chunksize, "chunksize"),
-      ...this.#callOptions(options),
-      check: itemCheck(star),
-    };
   }
 
   #report(error: unknown): void {
