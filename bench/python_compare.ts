@@ -241,6 +241,20 @@ function applyReport(label: string, measured: ApplyLatency, baseline: Baseline =
   };
 }
 
+/** A table row of a map taking `ms` against Python's `Pool.map`, which it should beat `target` times. */
+function mapRow(label: string, ms: number, target: number): string[] {
+  const speedup = pyMap / ms;
+  return [
+    label,
+    fmt(ms, 1, " ms"),
+    fmt(pyMap, 1, " ms"),
+    "",
+    fmt(speedup, 2, "x faster than Python"),
+    `>= ${target}x`,
+    py.ok ? verdict(speedup >= target) : "n/a",
+  ];
+}
+
 const PINNED = "sequential apply round trip p50, pinned to 1 CPU";
 const UNPINNED = "sequential apply round trip p50, unpinned";
 console.log(
@@ -249,24 +263,8 @@ console.log(
     : `Deno ${Deno.version.deno}`,
 );
 printTable(["workload", "multipool", "Python", "raw Worker", "ratio", "target", "result"], [
-  [
-    `map ${flags.items} x*x, Pool(${flags.size})`,
-    fmt(ourMap, 1, " ms"),
-    fmt(pyMap, 1, " ms"),
-    "",
-    fmt(mapSpeedup, 2, "x faster than Python"),
-    `>= ${MAP_TARGET}x`,
-    py.ok ? verdict(mapSpeedup >= MAP_TARGET) : "n/a",
-  ],
-  [
-    `same, first call on a fresh pool (1000-item warm-up)`,
-    fmt(firstMap, 1, " ms"),
-    fmt(pyMap, 1, " ms"),
-    "",
-    fmt(firstSpeedup, 2, "x faster than Python"),
-    `>= ${FIRST_MAP_TARGET}x`,
-    py.ok ? verdict(firstSpeedup >= FIRST_MAP_TARGET) : "n/a",
-  ],
+  mapRow(`map ${flags.items} x*x, Pool(${flags.size})`, ourMap, MAP_TARGET),
+  mapRow(`same, first call on a fresh pool (1000-item warm-up)`, firstMap, FIRST_MAP_TARGET),
   [
     `same, serial on one thread`,
     fmt(median(loopMs), 1, " ms (loop)"),
@@ -278,15 +276,11 @@ printTable(["workload", "multipool", "Python", "raw Worker", "ratio", "target", 
   ],
   ...(pinned === undefined ? [] : [applyRow(PINNED, pinned), applyRow(PINNED, pinned, "minimal")]),
   applyRow(UNPINNED, unpinned),
-  [
+  mapRow(
     `process backend: map ${flags.items} x*x, Pool(${flags.size})`,
-    fmt(processMap, 1, " ms"),
-    fmt(pyMap, 1, " ms"),
-    "",
-    fmt(processMapSpeedup, 2, "x faster than Python"),
-    `>= ${PROCESS_MAP_TARGET}x`,
-    py.ok ? verdict(processMapSpeedup >= PROCESS_MAP_TARGET) : "n/a",
-  ],
+    processMap,
+    PROCESS_MAP_TARGET,
+  ),
   [
     "process backend: sequential apply round trip p50",
     fmt(processApply, 1, " µs"),
